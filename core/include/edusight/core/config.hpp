@@ -1,0 +1,93 @@
+#pragma once
+// The scan configuration: the institution profile plus limits, timeouts and thresholds.
+// Read from a YAML file (--config) and from the catalog's scan flags; flags add to lists
+// and override scalars. Configuration is start-up: errors are exceptions with a location.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "edusight/core/prefix.hpp"
+
+namespace edusight {
+
+// "file:line:column: what is wrong". line/column are 1-based; 0 when not known.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, int column, const std::string& message);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+  int column() const { return column_; }
+
+ private:
+  std::string file_;
+  int line_;
+  int column_;
+};
+
+enum class OutputFormat { jsonl, table };
+
+struct InstitutionProfile {
+  std::string name;
+  std::vector<std::string> own_domains;  // canonical zones
+  std::vector<Prefix> own_prefixes;
+  std::vector<std::string> unit_names;
+};
+
+struct Limits {
+  double dns_queries_per_second = 2000;
+  double new_connections_per_second = 200;
+  int max_concurrent_connections = 64;
+  int max_concurrent_hosts = 32;
+  double requests_per_second_per_host = 10;
+};
+
+struct Timeouts {
+  std::chrono::milliseconds dns{2000};
+  int dns_tries = 3;
+  std::chrono::milliseconds connect{4000};
+  std::chrono::milliseconds total{10000};
+};
+
+struct Thresholds {
+  double content_similarity = 0.90;
+  double link_support = 0.95;
+  std::chrono::milliseconds slow{250};
+  int slow_tries = 3;
+};
+
+struct CrawlLimits {
+  int max_depth = 3;
+  int max_links_per_level = 200;
+  int max_pages_per_level = 30;  // pages fetched to find the next level's links
+};
+
+struct ScanConfig {
+  InstitutionProfile institution;
+  std::vector<std::string> resolvers;  // addresses, optionally "addr#port"
+  std::string registry;                // path to the registry CSV, may be empty
+  std::vector<std::string> targets;
+  std::vector<std::uint16_t> ports{80, 443};
+  std::optional<OutputFormat> format;  // unset: jsonl unless stdout is a terminal
+  std::string agent_id;
+  Limits limits;
+  Timeouts timeouts;
+  Thresholds thresholds;
+  CrawlLimits crawl;
+};
+
+// Loads and validates a YAML file. Unknown keys are errors (a typo must not pass silently).
+ScanConfig load_scan_config(const std::string& path);
+// Same, from text; `origin` names the source in errors.
+ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& origin);
+
+// Validates values that may come from flags; `origin` is e.g. "--own-prefix".
+std::string parse_domain_or_throw(const std::string& text, const std::string& origin);
+Prefix parse_prefix_or_throw(const std::string& text, const std::string& origin);
+std::vector<std::uint16_t> parse_ports_or_throw(const std::string& text, const std::string& origin);
+// Final checks once file and flags are merged (e.g. at least one resolver and target).
+void validate_scan_config(const ScanConfig& c);
+
+}  // namespace edusight

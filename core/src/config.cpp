@@ -1,0 +1,276 @@
+#include "edusight/core/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "edusight/core/names.hpp"
+
+namespace edusight {
+
+ConfigError::ConfigError(std::string file, int line, int column, const std::string& message)
+    : std::runtime_error(file + (line > 0 ? ":" + std::to_string(line) : std::string()) +
+                         (line > 0 && column > 0 ? ":" + std::to_string(column) : std::string()) +
+                         ": " + message),
+      file_(std::move(file)),
+      line_(line),
+      column_(column) {}
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
+    const auto m = n.Mark();
+    if (m.is_null()) throw ConfigError(origin_, 0, 0, msg);
+    throw ConfigError(origin_, m.line + 1, m.column + 1, msg);
+  }
+
+  void expect_map(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsMap()) fail(n, what + " must be a mapping");
+  }
+
+  // Refuses keys that are not in `known`, naming the closest intent.
+  void only_keys(const YAML::Node& n, const std::string& where, const std::set<std::string>& known) const {
+    for (const auto& kv : n) {
+      const auto key = kv.first.as<std::string>();
+      if (!known.count(key)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        fail(kv.first, "unknown key '" + key + "' in " + where + " (known: " + list + ")");
+      }
+    }
+  }
+
+  std::string scalar(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + " must be a single value");
+    return n.Scalar();
+  }
+
+  std::vector<std::string> list(const YAML::Node& n, const std::string& what) const {
+    std::vector<std::string> out;
+    if (n.IsScalar()) {
+      out.push_back(n.Scalar());
+      return out;
+    }
+    if (!n.IsSequence()) fail(n, what + " must be a list");
+    for (const auto& item : n) out.push_back(scalar(item, "each entry of " + what));
+    return out;
+  }
+
+  double number(const YAML::Node& n, const std::string& what, double lo, double hi) const {
+    const auto s = scalar(n, what);
+    double v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size()) fail(n, what + " must be a number, not '" + s + "'");
+    if (v < lo || v > hi) {
+      std::ostringstream os;
+      os << what << " must be between " << lo << " and " << hi << ", not " << s;
+      fail(n, os.str());
+    }
+    return v;
+  }
+
+  int integer(const YAML::Node& n, const std::string& what, int lo, int hi) const {
+    const auto s = scalar(n, what);
+    int v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size()) fail(n, what + " must be a whole number, not '" + s + "'");
+    if (v < lo || v > hi) {
+      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", not " + s);
+    }
+    return v;
+  }
+
+  // Wraps a flag-style validator so its message carries this node's location.
+  template <class F>
+  auto at(const YAML::Node& n, F&& f) const {
+    try {
+      return f();
+    } catch (const ConfigError& e) {
+      // The validators prefix their origin; keep only the message part.
+      std::string msg = e.what();
+      const auto pos = msg.find(": ");
+      fail(n, pos == std::string::npos ? msg : msg.substr(pos + 2));
+    }
+  }
+
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
+};
+
+void read_institution(const Reader& r, const YAML::Node& n, InstitutionProfile& p) {
+  r.expect_map(n, "institution");
+  r.only_keys(n, "institution", {"name", "own_domains", "own_prefixes", "unit_names"});
+  if (n["name"]) p.name = r.scalar(n["name"], "institution.name");
+  if (const auto d = n["own_domains"]) {
+    std::size_t i = 0;
+    for (const auto& text : r.list(d, "institution.own_domains")) {
+      const auto item = d.IsSequence() ? d[i++] : d;
+      p.own_domains.push_back(r.at(item, [&] { return parse_domain_or_throw(text, r.origin()); }));
+    }
+  }
+  if (const auto d = n["own_prefixes"]) {
+    std::size_t i = 0;
+    for (const auto& text : r.list(d, "institution.own_prefixes")) {
+      const auto item = d.IsSequence() ? d[i++] : d;
+      p.own_prefixes.push_back(r.at(item, [&] { return parse_prefix_or_throw(text, r.origin()); }));
+    }
+  }
+  if (const auto d = n["unit_names"]) p.unit_names = r.list(d, "institution.unit_names");
+}
+
+}  // namespace
+
+std::string parse_domain_or_throw(const std::string& text, const std::string& origin) {
+  auto c = canonical_host(text);
+  if (!c) throw ConfigError(origin, 0, 0, "'" + text + "' is not a valid domain name");
+  return *c;
+}
+
+Prefix parse_prefix_or_throw(const std::string& text, const std::string& origin) {
+  std::string why;
+  auto p = Prefix::parse(text, &why);
+  if (!p) throw ConfigError(origin, 0, 0, why);
+  return *p;
+}
+
+std::vector<std::uint16_t> parse_ports_or_throw(const std::string& text, const std::string& origin) {
+  std::vector<std::uint16_t> out;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc{} || p != item.data() + item.size() || v == 0 || v > 65535) {
+      throw ConfigError(origin, 0, 0, "'" + std::string(item) + "' is not a port (1-65535)");
+    }
+    out.push_back(static_cast<std::uint16_t>(v));
+  }
+  if (out.empty()) throw ConfigError(origin, 0, 0, "no ports given");
+  return out;
+}
+
+ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(origin, e.mark.is_null() ? 0 : e.mark.line + 1,
+                      e.mark.is_null() ? 0 : e.mark.column + 1, e.msg);
+  }
+  ScanConfig c;
+  if (!root || root.IsNull()) return c;
+  Reader r(origin);
+  r.expect_map(root, "the configuration");
+  r.only_keys(root, "the configuration",
+              {"institution", "dns", "registry", "targets", "ports", "output", "agent", "limits",
+               "timeouts", "thresholds", "crawl"});
+
+  if (const auto n = root["institution"]) read_institution(r, n, c.institution);
+  if (const auto n = root["dns"]) {
+    r.expect_map(n, "dns");
+    r.only_keys(n, "dns", {"resolvers", "timeout_ms", "tries", "queries_per_second"});
+    if (n["resolvers"]) {
+      const auto list = n["resolvers"];
+      std::size_t i = 0;
+      for (const auto& text : r.list(list, "dns.resolvers")) {
+        const auto item = list.IsSequence() ? list[i++] : list;
+        const auto addr_text = text.substr(0, text.find('#'));
+        if (!parse_address(addr_text)) r.fail(item, "'" + text + "' is not a resolver address");
+        c.resolvers.push_back(text);
+      }
+    }
+    if (n["timeout_ms"]) c.timeouts.dns = std::chrono::milliseconds(r.integer(n["timeout_ms"], "dns.timeout_ms", 50, 60000));
+    if (n["tries"]) c.timeouts.dns_tries = r.integer(n["tries"], "dns.tries", 1, 10);
+    if (n["queries_per_second"]) c.limits.dns_queries_per_second = r.number(n["queries_per_second"], "dns.queries_per_second", 1, 1e6);
+  }
+  if (const auto n = root["registry"]) c.registry = r.scalar(n, "registry");
+  if (const auto n = root["targets"]) c.targets = r.list(n, "targets");
+  if (const auto n = root["ports"]) {
+    std::string joined;
+    for (const auto& p : r.list(n, "ports")) joined += (joined.empty() ? "" : ",") + p;
+    c.ports = r.at(n, [&] { return parse_ports_or_throw(joined, origin); });
+  }
+  if (const auto n = root["output"]) {
+    r.expect_map(n, "output");
+    r.only_keys(n, "output", {"format"});
+    if (n["format"]) {
+      const auto f = r.scalar(n["format"], "output.format");
+      if (f == "jsonl") c.format = OutputFormat::jsonl;
+      else if (f == "table") c.format = OutputFormat::table;
+      else r.fail(n["format"], "output.format must be jsonl or table, not '" + f + "'");
+    }
+  }
+  if (const auto n = root["agent"]) {
+    r.expect_map(n, "agent");
+    r.only_keys(n, "agent", {"id"});
+    if (n["id"]) c.agent_id = r.scalar(n["id"], "agent.id");
+  }
+  if (const auto n = root["limits"]) {
+    r.expect_map(n, "limits");
+    r.only_keys(n, "limits", {"new_connections_per_second", "max_concurrent_connections",
+                              "max_concurrent_hosts", "requests_per_second_per_host"});
+    if (n["new_connections_per_second"]) c.limits.new_connections_per_second = r.number(n["new_connections_per_second"], "limits.new_connections_per_second", 1, 1e6);
+    if (n["max_concurrent_connections"]) c.limits.max_concurrent_connections = r.integer(n["max_concurrent_connections"], "limits.max_concurrent_connections", 1, 10000);
+    if (n["max_concurrent_hosts"]) c.limits.max_concurrent_hosts = r.integer(n["max_concurrent_hosts"], "limits.max_concurrent_hosts", 1, 10000);
+    if (n["requests_per_second_per_host"]) c.limits.requests_per_second_per_host = r.number(n["requests_per_second_per_host"], "limits.requests_per_second_per_host", 0.1, 1e5);
+  }
+  if (const auto n = root["timeouts"]) {
+    r.expect_map(n, "timeouts");
+    r.only_keys(n, "timeouts", {"connect_ms", "total_ms"});
+    if (n["connect_ms"]) c.timeouts.connect = std::chrono::milliseconds(r.integer(n["connect_ms"], "timeouts.connect_ms", 10, 120000));
+    if (n["total_ms"]) c.timeouts.total = std::chrono::milliseconds(r.integer(n["total_ms"], "timeouts.total_ms", 10, 600000));
+  }
+  if (const auto n = root["thresholds"]) {
+    r.expect_map(n, "thresholds");
+    r.only_keys(n, "thresholds", {"content_similarity", "link_support", "slow_ms", "slow_tries"});
+    if (n["content_similarity"]) c.thresholds.content_similarity = r.number(n["content_similarity"], "thresholds.content_similarity", 0, 1);
+    if (n["link_support"]) c.thresholds.link_support = r.number(n["link_support"], "thresholds.link_support", 0, 1);
+    if (n["slow_ms"]) c.thresholds.slow = std::chrono::milliseconds(r.integer(n["slow_ms"], "thresholds.slow_ms", 1, 60000));
+    if (n["slow_tries"]) c.thresholds.slow_tries = r.integer(n["slow_tries"], "thresholds.slow_tries", 1, 15);
+  }
+  if (const auto n = root["crawl"]) {
+    r.expect_map(n, "crawl");
+    r.only_keys(n, "crawl", {"max_depth", "max_links_per_level", "max_pages_per_level"});
+    if (n["max_depth"]) c.crawl.max_depth = r.integer(n["max_depth"], "crawl.max_depth", 1, 3);
+    if (n["max_links_per_level"]) c.crawl.max_links_per_level = r.integer(n["max_links_per_level"], "crawl.max_links_per_level", 1, 5000);
+    if (n["max_pages_per_level"]) c.crawl.max_pages_per_level = r.integer(n["max_pages_per_level"], "crawl.max_pages_per_level", 1, 1000);
+  }
+  return c;
+}
+
+ScanConfig load_scan_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, 0, "cannot open the file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_scan_config(ss.str(), path);
+}
+
+void validate_scan_config(const ScanConfig& c) {
+  if (c.institution.own_domains.empty() && c.institution.own_prefixes.empty()) {
+    throw ConfigError("configuration", 0, 0,
+                      "no own domain or own prefix: give --own-domain/--own-prefix or institution.own_domains");
+  }
+  if (c.resolvers.empty()) throw ConfigError("configuration", 0, 0, "no resolver: give --resolver or dns.resolvers");
+  if (c.targets.empty()) throw ConfigError("configuration", 0, 0, "no target: give --target or targets");
+  if (c.timeouts.connect > c.timeouts.total) {
+    throw ConfigError("configuration", 0, 0, "timeouts.connect_ms must not exceed timeouts.total_ms");
+  }
+}
+
+}  // namespace edusight

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs every Debian package that edusight's build, tests, demonstration and benchmarks
+# need. Idempotent: a second run installs nothing and takes a few seconds.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang-format git
+  # libraries (one per job)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libcurl4-openssl-dev libldns-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libpsl-dev libyaml-cpp-dev libcli11-dev libgumbo-dev
+  libsqlite3-dev libssl-dev zlib1g-dev libpcap-dev
+  # the namespace test bed and demonstration campus
+  iproute2 nsd unbound nginx-light openssl dnsutils curl procps python3 tcpdump
+  # benchmark peers
+  dnsperf nmap tshark time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present" >&2
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# The test bed starts its own nsd, unbound and nginx inside network namespaces; keep the
+# packages from starting system-wide copies on install.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
+
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Stop any copy that started anyway (systemd-less hosts ignore policy-rc.d for some units).
+for svc in nginx nsd unbound; do
+  pkill -x "$svc" 2>/dev/null || true
+done
+echo "setup: done" >&2
