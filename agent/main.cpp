@@ -24,6 +24,7 @@ struct ScanFlags {
   std::vector<std::string> own_domains, own_prefixes, unit_names, resolvers, targets;
   std::string registry, ports, format, agent_id, log_level = "info";
   bool no_progress = false;
+  bool no_discovery = false;
 };
 
 std::string default_agent_id() {
@@ -66,6 +67,7 @@ edusight::ScanConfig merge(const ScanFlags& f) {
     else throw ConfigError("--format", 0, 0, "'" + f.format + "' must be jsonl or table");
   }
   if (!f.agent_id.empty()) c.agent_id = f.agent_id;
+  if (f.no_discovery) c.discovery.enabled = false;
   if (c.agent_id.empty()) c.agent_id = default_agent_id();
   validate_scan_config(c);
   return c;
@@ -73,8 +75,10 @@ edusight::ScanConfig merge(const ScanFlags& f) {
 
 int run_scan_command(const ScanFlags& flags) {
   edusight::ScanConfig config;
+  edusight::agent::ScanInputs inputs;
   try {
     config = merge(flags);
+    inputs = edusight::agent::prepare_scan(config);
   } catch (const edusight::ConfigError& e) {
     std::fprintf(stderr, "edusight-agent: configuration error: %s\n", e.what());
     return kExitUsage;
@@ -93,10 +97,10 @@ int run_scan_command(const ScanFlags& flags) {
   opt.scan_id = new_scan_id(clock);
   opt.progress = !flags.no_progress && isatty(STDERR_FILENO) == 1;
   spdlog::info("scan {} of {} target(s) as agent {}", opt.scan_id, config.targets.size(), config.agent_id);
-  const auto outcome = edusight::agent::run_scan(config, sink, clock, opt);
+  const auto outcome = edusight::agent::run_scan(config, inputs, sink, clock, opt);
   sink.close();
-  spdlog::info("scan {} done: {} target(s) scanned, {} refused, {} finding(s)", opt.scan_id, outcome.targets_scanned,
-               outcome.targets_refused, outcome.findings);
+  spdlog::info("scan {} done: {} target(s) scanned, {} refused, {} system(s), {} finding(s)", opt.scan_id,
+               outcome.targets_scanned, outcome.targets_refused, outcome.assets, outcome.findings);
   return kExitOk;
 }
 
@@ -126,6 +130,8 @@ int main(int argc, char** argv) {
   scan->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   scan->add_flag("--no-progress", flags.no_progress, "No progress line on stderr");
+  scan->add_flag("--no-discovery", flags.no_discovery,
+                 "Check only the targets: no zone transfer, wordlist, sweeps, port scan or classification");
 
   try {
     app.parse(argc, argv);

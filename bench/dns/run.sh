@@ -121,21 +121,21 @@ if [ "$ready" != yes ]; then
 fi
 
 queries=$((2 * n))
-echo "== edusight-bench-dns: $n names ($queries queries), $in_flight in flight, $threads threads, nsd server-count $server_count"
+echo "== edusight-bench-dns: $n names ($queries queries), $in_flight in flight in total, $threads threads (one Resolver per thread), nsd server-count $server_count"
 ours_out=$(timeout 300 "$bin" --server 127.0.0.1 --port "$port" --names "$tmp/names.txt" \
   --in-flight "$in_flight" --threads "$threads" --timeout-ms 2000 --tries 3) || { echo "$ours_out"; echo "our run failed" >&2; exit 1; }
 echo "$ours_out"
 ours=$(awk '/^names_per_s:/ {print $2}' <<<"$ours_out")
 
-echo "== dnsperf: $queries queries from the same list"
+echo "== dnsperf: $queries queries from the same list, $in_flight in flight (-q), default threads"
 perf_out=$(timeout 300 dnsperf -s 127.0.0.1 -p "$port" -d "$tmp/dnsperf.txt" -n 1 \
   -q "$in_flight" -l 280 2>&1) || { echo "$perf_out"; echo "dnsperf failed" >&2; exit 1; }
 echo "$perf_out" | grep -E "Queries (sent|completed|lost)|Queries per second|Run time"
 perf=$(awk '/Queries per second/ {print $4}' <<<"$perf_out")
 
 echo "== result"
-awk -v o="$ours" -v p="$perf" 'BEGIN {
-  printf "ours: %.0f names/s (%.0f queries/s)\n", o, 2 * o
+awk -v o="$ours" -v p="$perf" -v t="$threads" 'BEGIN {
+  printf "ours: %.0f names/s (%.0f queries/s, %d threads, one Resolver each)\n", o, 2 * o, t
   printf "dnsperf: %.0f queries/s\n", p
   printf "ratio ours names/s / dnsperf queries/s: %.2f (target >= 0.5)\n", o / p
 }'

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -178,7 +179,7 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
   r.expect_map(root, "the configuration");
   r.only_keys(root, "the configuration",
               {"institution", "dns", "registry", "targets", "ports", "output", "agent", "limits",
-               "timeouts", "thresholds", "crawl"});
+               "timeouts", "thresholds", "crawl", "discovery", "exposure", "zombie"});
 
   if (const auto n = root["institution"]) read_institution(r, n, c.institution);
   if (const auto n = root["dns"]) {
@@ -250,6 +251,54 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
     if (n["max_links_per_level"]) c.crawl.max_links_per_level = r.integer(n["max_links_per_level"], "crawl.max_links_per_level", 1, 5000);
     if (n["max_pages_per_level"]) c.crawl.max_pages_per_level = r.integer(n["max_pages_per_level"], "crawl.max_pages_per_level", 1, 1000);
   }
+  if (const auto n = root["discovery"]) {
+    r.expect_map(n, "discovery");
+    r.only_keys(n, "discovery", {"enabled", "axfr", "wordlist", "wordlist_file", "ptr_sweep", "port_scan",
+                                 "certificates", "follow_links", "max_sweep_addresses", "scope"});
+    auto flag = [&](const char* key, bool& out) {
+      if (!n[key]) return;
+      const auto v = r.scalar(n[key], std::string("discovery.") + key);
+      if (v == "true" || v == "yes" || v == "on") out = true;
+      else if (v == "false" || v == "no" || v == "off") out = false;
+      else r.fail(n[key], std::string("discovery.") + key + " must be true or false, not '" + v + "'");
+    };
+    flag("enabled", c.discovery.enabled);
+    flag("axfr", c.discovery.axfr);
+    flag("wordlist", c.discovery.wordlist);
+    flag("ptr_sweep", c.discovery.ptr_sweep);
+    flag("port_scan", c.discovery.port_scan);
+    flag("certificates", c.discovery.certificates);
+    flag("follow_links", c.discovery.follow_links);
+    if (n["wordlist_file"]) c.discovery.wordlist_file = r.scalar(n["wordlist_file"], "discovery.wordlist_file");
+    if (n["max_sweep_addresses"]) c.discovery.max_sweep_addresses = r.integer(n["max_sweep_addresses"], "discovery.max_sweep_addresses", 0, 1 << 24);
+    if (const auto d = n["scope"]) {
+      std::size_t i = 0;
+      for (const auto& text : r.list(d, "discovery.scope")) {
+        const auto item = d.IsSequence() ? d[i++] : d;
+        c.discovery.scope.push_back(r.at(item, [&] { return parse_prefix_or_throw(text, r.origin()); }));
+      }
+    }
+  }
+  if (const auto n = root["exposure"]) {
+    r.expect_map(n, "exposure");
+    r.only_keys(n, "exposure", {"risky_ports", "tls_expiring_days", "connect_timeout_ms"});
+    if (const auto rp = n["risky_ports"]) {
+      if (!rp.IsMap()) r.fail(rp, "exposure.risky_ports must map port numbers to service names, e.g. 6379: redis");
+      c.exposure.risky_ports.clear();
+      for (const auto& kv : rp) {
+        const int port = r.integer(kv.first, "a port in exposure.risky_ports", 1, 65535);
+        c.exposure.risky_ports.emplace_back(static_cast<std::uint16_t>(port), r.scalar(kv.second, "a service name"));
+      }
+    }
+    if (n["tls_expiring_days"]) c.exposure.tls_expiring_days = r.integer(n["tls_expiring_days"], "exposure.tls_expiring_days", 1, 3650);
+    if (n["connect_timeout_ms"]) c.exposure.connect_timeout = std::chrono::milliseconds(r.integer(n["connect_timeout_ms"], "exposure.connect_timeout_ms", 10, 60000));
+  }
+  if (const auto n = root["zombie"]) {
+    r.expect_map(n, "zombie");
+    r.only_keys(n, "zombie", {"expired_certificate_days", "stale_years"});
+    if (n["expired_certificate_days"]) c.zombie.expired_certificate_days = r.integer(n["expired_certificate_days"], "zombie.expired_certificate_days", 1, 36500);
+    if (n["stale_years"]) c.zombie.stale_years = r.integer(n["stale_years"], "zombie.stale_years", 1, 100);
+  }
   return c;
 }
 
@@ -258,7 +307,13 @@ ScanConfig load_scan_config(const std::string& path) {
   if (!in) throw ConfigError(path, 0, 0, "cannot open the file");
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parse_scan_config(ss.str(), path);
+  auto c = parse_scan_config(ss.str(), path);
+  // Files named in the configuration are relative to it, not to wherever the agent runs.
+  const auto dir = std::filesystem::path(path).parent_path();
+  for (auto* file : {&c.registry, &c.discovery.wordlist_file}) {
+    if (!file->empty() && std::filesystem::path(*file).is_relative()) *file = (dir / *file).string();
+  }
+  return c;
 }
 
 void validate_scan_config(const ScanConfig& c) {

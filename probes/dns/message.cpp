@@ -206,9 +206,18 @@ std::optional<Record> to_record(const ldns_rr* rr) {
     case RType::A: {
       const ldns_rdf* r = rdf(0);
       if (!r || ldns_rdf_size(r) != 4) return std::nullopt;
-      std::array<unsigned char, 4> b{};
-      std::copy_n(ldns_rdf_data(r), 4, b.begin());
-      rec.data = boost::asio::ip::address_v4(b).to_string();
+      // Dotted quad written directly: inet_ntop (behind to_string) goes through sprintf.
+      const std::uint8_t* b = ldns_rdf_data(r);
+      std::array<char, 16> text{};
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < 4; ++i) {
+        if (i) text[n++] = '.';
+        const unsigned v = b[i];
+        if (v >= 100) text[n++] = static_cast<char>('0' + v / 100);
+        if (v >= 10) text[n++] = static_cast<char>('0' + (v / 10) % 10);
+        text[n++] = static_cast<char>('0' + v % 10);
+      }
+      rec.data.assign(text.data(), n);
       break;
     }
     case RType::AAAA: {
@@ -258,15 +267,29 @@ std::optional<Record> to_record(const ldns_rr* rr) {
   return rec;
 }
 
-bool collect(const ldns_rr_list* list, std::vector<Record>& out) {
-  if (!list) return true;
-  const std::size_t n = ldns_rr_list_rr_count(list);
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const ldns_rr* rr = ldns_rr_list_rr(list, i);
-    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT) continue;
-    auto rec = to_record(rr);
-    if (!rec) return false;
+struct RrDeleter {
+  void operator()(ldns_rr* rr) const { ldns_rr_free(rr); }
+};
+
+// Parses `count` RRs of one section with ldns, starting at `*pos`. False on any failure;
+// `error` then says whether ldns or the record shape was at fault.
+bool collect(std::span<const std::uint8_t> msg, std::size_t* pos, std::size_t count,
+             ldns_pkt_section section, std::vector<Record>& out, std::string& error) {
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    ldns_rr* raw = nullptr;
+    const ldns_status st = ldns_wire2rr(&raw, msg.data(), msg.size(), pos, section);
+    std::unique_ptr<ldns_rr, RrDeleter> rr(raw);
+    if (st != LDNS_STATUS_OK || !rr) {
+      error = std::string("ldns: ") + ldns_get_errorstr_by_id(st);
+      return false;
+    }
+    if (ldns_rr_get_type(rr.get()) == LDNS_RR_TYPE_OPT) continue;
+    auto rec = to_record(rr.get());
+    if (!rec) {
+      error = "record data does not fit its type";
+      return false;
+    }
     out.push_back(std::move(*rec));
   }
   return true;
@@ -328,9 +351,68 @@ std::optional<std::string> normalize_query_name(std::string_view name) {
   return out;
 }
 
+namespace {
+
+struct BufferDeleter {
+  void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
+};
+struct RdfDeleter {
+  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
+};
+
+// One small reusable buffer per thread: ldns_pkt2wire would allocate 64 KiB per query.
+ldns_buffer* query_buffer() {
+  thread_local std::unique_ptr<ldns_buffer, BufferDeleter> buf(ldns_buffer_new(512));
+  if (buf) ldns_buffer_clear(buf.get());
+  return buf.get();
+}
+
+std::optional<std::vector<std::uint8_t>> buffer_bytes(ldns_buffer* buf) {
+  if (!ldns_buffer_status_ok(buf)) return std::nullopt;
+  const std::uint8_t* data = ldns_buffer_begin(buf);
+  return std::vector<std::uint8_t>(data, data + ldns_buffer_position(buf));
+}
+
+}  // namespace
+
 std::optional<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::string_view name,
                                                      RType type, bool recursion_desired,
                                                      std::uint16_t edns_udp_size) {
+  // ldns' wire writers without an ldns_pkt: the packet object costs a dozen allocations per
+  // query (lists, question RR, EDNS data) for the same bytes (see build_query_pkt).
+  // A C string for ldns without a heap copy: presentation names fit in 1 KiB (255 wire
+  // bytes, at most 4 text bytes each for escapes).
+  std::array<char, 1025> text{};
+  if (name.size() >= text.size()) return std::nullopt;
+  std::copy(name.begin(), name.end(), text.begin());
+  ldns_rdf* raw = nullptr;
+  if (ldns_str2rdf_dname(&raw, text.data()) != LDNS_STATUS_OK || !raw) return std::nullopt;
+  const std::unique_ptr<ldns_rdf, RdfDeleter> qname(raw);
+  ldns_buffer* buf = query_buffer();
+  if (!buf) return std::nullopt;
+  ldns_buffer_write_u16(buf, id);
+  ldns_buffer_write_u8(buf, recursion_desired ? 0x01 : 0x00);  // QUERY, RD
+  ldns_buffer_write_u8(buf, 0x00);
+  ldns_buffer_write_u16(buf, 1);                       // QDCOUNT
+  ldns_buffer_write_u16(buf, 0);                       // ANCOUNT
+  ldns_buffer_write_u16(buf, 0);                       // NSCOUNT
+  ldns_buffer_write_u16(buf, edns_udp_size > 0 ? 1 : 0);  // ARCOUNT: the OPT record
+  if (ldns_dname2buffer_wire(buf, qname.get()) != LDNS_STATUS_OK) return std::nullopt;
+  ldns_buffer_write_u16(buf, static_cast<std::uint16_t>(type));
+  ldns_buffer_write_u16(buf, LDNS_RR_CLASS_IN);
+  if (edns_udp_size > 0) {
+    ldns_buffer_write_u8(buf, 0);  // owner: the root
+    ldns_buffer_write_u16(buf, LDNS_RR_TYPE_OPT);
+    ldns_buffer_write_u16(buf, edns_udp_size);  // class: the payload size
+    ldns_buffer_write_u32(buf, 0);              // extended rcode, version 0, no flags
+    ldns_buffer_write_u16(buf, 0);              // no options
+  }
+  return buffer_bytes(buf);
+}
+
+std::optional<std::vector<std::uint8_t>> build_query_pkt(std::uint16_t id, std::string_view name,
+                                                         RType type, bool recursion_desired,
+                                                         std::uint16_t edns_udp_size) {
   const std::string text(name);
   ldns_rdf* qname = ldns_dname_new_frm_str(text.c_str());
   if (!qname) return std::nullopt;
@@ -341,19 +423,13 @@ std::optional<std::vector<std::uint8_t>> build_query(std::uint16_t id, std::stri
   ldns_pkt_set_id(pkt.get(), id);
   ldns_pkt_set_rd(pkt.get(), recursion_desired);
   if (edns_udp_size > 0) ldns_pkt_set_edns_udp_size(pkt.get(), edns_udp_size);
-  // One small reusable buffer per thread: ldns_pkt2wire would allocate 64 KiB per query.
-  struct BufferDeleter {
-    void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
-  };
-  thread_local std::unique_ptr<ldns_buffer, BufferDeleter> buf(ldns_buffer_new(512));
+  ldns_buffer* buf = query_buffer();
   if (!buf) return std::nullopt;
-  ldns_buffer_clear(buf.get());
   // No compression tree: a query holds a single name, and the tree costs several allocations.
-  if (ldns_pkt2buffer_wire_compress(buf.get(), pkt.get(), nullptr) != LDNS_STATUS_OK) {
+  if (ldns_pkt2buffer_wire_compress(buf, pkt.get(), nullptr) != LDNS_STATUS_OK) {
     return std::nullopt;
   }
-  const std::uint8_t* data = ldns_buffer_begin(buf.get());
-  return std::vector<std::uint8_t>(data, data + ldns_buffer_position(buf.get()));
+  return buffer_bytes(buf);
 }
 
 std::optional<Header> scan(std::span<const std::uint8_t> m) {
@@ -366,7 +442,11 @@ std::optional<Header> scan(std::span<const std::uint8_t> m) {
   h.opcode = (f1 >> 3) & 0x0F;
   h.tc = (f1 & 0x02) != 0;
   h.rcode = f2 & 0x0F;
+  h.aa = (f1 & 0x04) != 0;
+  h.ra = (f2 & 0x80) != 0;
   h.qdcount = read16(m, 4);
+  h.ancount = read16(m, 6);
+  h.nscount = read16(m, 8);
   const std::size_t rrs = static_cast<std::size_t>(read16(m, 6)) + read16(m, 8) + read16(m, 10);
   if (h.qdcount > 1) return std::nullopt;  // no server sends more than one question
   std::size_t pos = kHeaderSize;
@@ -377,6 +457,7 @@ std::optional<Header> scan(std::span<const std::uint8_t> m) {
     h.qclass = read16(m, after + 2);
     pos = after + 4;
   }
+  h.answer_offset = pos;
   // Every RR needs at least 11 bytes, so counts beyond that cannot be honest.
   if (rrs > (m.size() - pos) / 11 + 1) return std::nullopt;
   for (std::size_t i = 0; i < rrs; ++i) {
@@ -397,28 +478,35 @@ bool matches(const Header& h, std::uint16_t id, std::string_view qname, RType qt
          h.qtype == static_cast<std::uint16_t>(qtype) && h.qname == qname;
 }
 
+void set_id(std::span<std::uint8_t> msg, std::uint16_t id) {
+  if (msg.size() < 2) return;
+  msg[0] = static_cast<std::uint8_t>(id >> 8);
+  msg[1] = static_cast<std::uint8_t>(id & 0xFF);
+}
+
 Response parse_response(std::span<const std::uint8_t> msg) {
-  Response r;
-  r.status = Status::malformed;
-  if (!scan(msg)) {
+  auto h = scan(msg);
+  if (!h) {
+    Response r;
+    r.status = Status::malformed;
     r.error = "malformed message";
     return r;
   }
-  ldns_pkt* raw = nullptr;
-  const ldns_status st = ldns_wire2pkt(&raw, msg.data(), msg.size());
-  std::unique_ptr<ldns_pkt, PktDeleter> pkt(raw);
-  if (st != LDNS_STATUS_OK || !pkt) {
-    r.error = std::string("ldns: ") + ldns_get_errorstr_by_id(st);
-    return r;
-  }
-  r.rcode = ldns_pkt_get_rcode(pkt.get());
-  r.authoritative = ldns_pkt_aa(pkt.get());
-  r.recursion_available = ldns_pkt_ra(pkt.get());
-  if (!collect(ldns_pkt_answer(pkt.get()), r.answers) ||
-      !collect(ldns_pkt_authority(pkt.get()), r.authority)) {
+  return parse_response(msg, *h);
+}
+
+Response parse_response(std::span<const std::uint8_t> msg, const Header& h) {
+  Response r;
+  r.status = Status::malformed;
+  // ldns reads the header fields from the wire just as the pre-scan did.
+  r.rcode = h.rcode;
+  r.authoritative = h.aa;
+  r.recursion_available = h.ra;
+  std::size_t pos = h.answer_offset;
+  if (!collect(msg, &pos, h.ancount, LDNS_SECTION_ANSWER, r.answers, r.error) ||
+      !collect(msg, &pos, h.nscount, LDNS_SECTION_AUTHORITY, r.authority, r.error)) {
     r.answers.clear();
     r.authority.clear();
-    r.error = "record data does not fit its type";
     return r;
   }
   r.status = status_from_rcode(r.rcode);

@@ -1,7 +1,9 @@
 #pragma once
 // The asynchronous resolver behind dns::Lookup. One Resolver multiplexes thousands of queries
-// over a few shared UDP sockets per address family (demultiplexed by random id + question),
-// falls back to TCP on truncation and uses TCP for AXFR.
+// over a few UDP sockets per server, connected to it (demultiplexed by random id + question;
+// past 16 servers, a few shared unconnected sockets per address family), reads answers in
+// batches (recvmmsg), sends the queries of one round together (sendmmsg), falls back to TCP
+// on truncation and uses TCP for AXFR.
 //
 // Threading: all calls must come from one implicitly serialised executor (a single-threaded
 // io_context or a strand); the Resolver uses that executor for its sockets and timers.
@@ -22,7 +24,7 @@ struct ResolverOptions {
   int max_cname_depth = 8;
   // Advertised EDNS UDP payload size; 0 sends no OPT record (answers > 512 bytes truncate).
   std::uint16_t edns_udp_size = 1232;
-  std::size_t sockets_per_family = 4;             // shared UDP sockets per address family
+  std::size_t sockets_per_family = 4;  // UDP sockets per server (and per family when shared)
   std::chrono::milliseconds axfr_timeout{30000};  // whole transfer
   std::size_t axfr_max_records = 100000;
 };

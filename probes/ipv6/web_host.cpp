@@ -219,14 +219,28 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
 
   // Link support, crawled from the home page as a visitor sees it.
   const Attempt* home = p4 ? p4 : p6;
+  if (home) {
+    HomePage hp;
+    hp.url = home->result.final_url;
+    hp.http_status = home->result.final.http_status;
+    hp.page = web::parse_html(home->result.final.body, home->result.final_url);
+    hp.last_modified = home->result.final.last_modified;
+    hp.server_header = home->result.final.server_header;
+    hp.certificate = home->result.final.certificate;
+    summary.home = std::move(hp);
+  }
   bool own = false;
   for (const auto& z : cfg.institution.own_domains) own = own || is_within_zone(host, z);
   // A host that redirects to another site (an apex to www) is not crawled as that site:
   // the other host is measured in its own right.
-  const bool own_page = home && url_host(home->result.final_url) == host;
+  // A CNAME alias of another own name is measured once, under the canonical name.
+  bool alias_of_own = false;
+  for (const auto& z : cfg.institution.own_domains) {
+    alias_of_own = alias_of_own || (!addrs.cname_chain.empty() && is_within_zone(addrs.cname_chain.back(), z));
+  }
+  const bool own_page = home && url_host(home->result.final_url) == host && !alias_of_own;
   if (home && own && own_page && works_status(home->result.final.http_status)) {
-    const auto page = web::parse_html(home->result.final.body, home->result.final_url);
-    const auto links = co_await measure_link_support(state, home->result.final_url, page);
+    const auto links = co_await measure_link_support(state, home->result.final_url, summary.home->page);
     auto level_json = [](const LevelCount& l) {
       boost::json::object o;
       o["total"] = l.total;

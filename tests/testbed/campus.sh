@@ -58,17 +58,39 @@ RESOLVER6=2001:db8:53::53
 NSD4=(192.0.2.1 192.0.2.2 192.0.2.3)
 NSD6=(2001:db8:1::1 2001:db8:1::2)
 SLOW6=2001:db8:10::17
+# the open resolver (recursion for anyone) and the "off-campus" name server
+OPEN_RESOLVER4=192.0.2.54
+OPEN_RESOLVER6=2001:db8:53::54
+EXT_NS4=198.51.100.53
+EXT_NS6=2001:db8:cafe::53
 
+# Own prefixes: 192.0.2.0/24 and 2001:db8::/40.  Off-campus ("cloud", other
+# organisations): 198.51.100.0/24, 203.0.113.0/24 and 2001:db8:cafe::/48.  The
+# off-campus addresses live on srv0 too (a simulation: same veth, same nginx).
 SERVER_ADDRS4=(192.0.2.1 192.0.2.2 192.0.2.3
                192.0.2.10 192.0.2.11 192.0.2.12 192.0.2.13 192.0.2.14
                192.0.2.15 192.0.2.16 192.0.2.17 192.0.2.25 192.0.2.26
-               192.0.2.53)
+               192.0.2.53
+               192.0.2.30 192.0.2.31 192.0.2.32 192.0.2.33 192.0.2.35
+               192.0.2.36 192.0.2.37 192.0.2.38 192.0.2.39 192.0.2.41
+               192.0.2.42 192.0.2.54
+               198.51.100.20 198.51.100.53 203.0.113.40 203.0.113.50)
 SERVER_ADDRS6=(2001:db8:1::1 2001:db8:1::2
                2001:db8:10::10 2001:db8:10::12 2001:db8:10::13
                2001:db8:10::15 2001:db8:10::17 2001:db8:10::25
-               2001:db8:53::53)
+               2001:db8:53::53
+               2001:db8:10::31 2001:db8:10::36 2001:db8:10::38 2001:db8:10::39
+               2001:db8:53::54
+               2001:db8:cafe::20 2001:db8:cafe::40 2001:db8:cafe::53)
 
-SERVICES=(nsd unbound nginx)
+SERVICES=(nsd unbound unbound-open nginx)
+
+REV4_ZONE=2.0.192.in-addr.arpa
+REV6_ZONE=0.1.0.0.8.b.d.0.1.0.0.2.ip6.arpa      # 2001:db8:10::/48
+EXT_ZONES=(example-dns.net example-cloud.net partner-corp.com shifan-alumni.org
+           example-news.com gone-saas.net)
+# every zone nsd serves (file = $STATE/zones/<zone>.zone, the root: root.zone)
+ALL_ZONES=(. demo-univ.edu.cn demo-univ.cn "$REV4_ZONE" "$REV6_ZONE" "${EXT_ZONES[@]}")
 
 die() { echo "campus.sh: $*" >&2; exit 1; }
 ns_exists() { [[ -e /run/netns/$1 ]]; }
@@ -274,6 +296,21 @@ slow    IN AAAA 2001:db8:10::17
 mail    IN A    192.0.2.25
 mail    IN AAAA 2001:db8:10::25
 mx2     IN A    192.0.2.26
+; --- discovery / exposure / TLS scenarios (see README.md)
+cloud   IN CNAME demo-univ.cdn.example-cloud.net.
+lab     IN A    192.0.2.31
+lab     IN AAAA 2001:db8:10::31
+survey  IN A    192.0.2.32
+events  IN CNAME demo-events.gone-saas.net.
+git     IN A    192.0.2.36
+git     IN AAAA 2001:db8:10::36
+cache   IN A    192.0.2.37
+expired IN A    192.0.2.38
+expired IN AAAA 2001:db8:10::38
+mismatch IN A   192.0.2.39
+mismatch IN AAAA 2001:db8:10::39
+legacy  IN A    192.0.2.41
+soon    IN A    192.0.2.42
 EOF
     cat >"$STATE/zones/demo-univ.cn.zone" <<'EOF'
 $ORIGIN demo-univ.cn.
@@ -283,15 +320,98 @@ $TTL 300
 @       IN NS   ns3.demo-univ.edu.cn.
 @       IN MX   10 mail.demo-univ.edu.cn.
 www     IN CNAME www.demo-univ.edu.cn.
+intra   IN A    192.0.2.33
+*       IN A    192.0.2.35
 EOF
+    # off-campus zones, all served by "ns1.example-dns.net" (nsd on 198.51.100.53)
+    local z
+    for z in "${EXT_ZONES[@]}"; do
+        cat >"$STATE/zones/$z.zone" <<EOF
+\$ORIGIN $z.
+\$TTL 300
+@       IN SOA  ns1.example-dns.net. hostmaster.example-dns.net. 2024090101 3600 900 604800 300
+@       IN NS   ns1.example-dns.net.
+EOF
+    done
+    cat >>"$STATE/zones/example-dns.net.zone" <<EOF
+ns1     IN A    $EXT_NS4
+ns1     IN AAAA $EXT_NS6
+EOF
+    cat >>"$STATE/zones/example-cloud.net.zone" <<'EOF'
+demo-univ.cdn IN A    198.51.100.20
+demo-univ.cdn IN AAAA 2001:db8:cafe::20
+EOF
+    cat >>"$STATE/zones/partner-corp.com.zone" <<'EOF'
+portal  IN A    192.0.2.30
+EOF
+    cat >>"$STATE/zones/shifan-alumni.org.zone" <<'EOF'
+www     IN A    203.0.113.40
+www     IN AAAA 2001:db8:cafe::40
+EOF
+    cat >>"$STATE/zones/example-news.com.zone" <<'EOF'
+www     IN A    203.0.113.50
+EOF
+    # gone-saas.net: SOA and NS only (demo-events.gone-saas.net is NXDOMAIN)
+
+    # reverse zones of the campus web hosts (no PTR for name servers, MX
+    # hosts, resolvers or the wildcard parking address .35)
+    cat >"$STATE/zones/2.0.192.in-addr.arpa.zone" <<'EOF'
+$ORIGIN 2.0.192.in-addr.arpa.
+$TTL 300
+@   IN SOA  ns1.demo-univ.edu.cn. hostmaster.demo-univ.edu.cn. 2024090101 3600 900 604800 300
+@   IN NS   ns1.demo-univ.edu.cn.
+@   IN NS   ns2.demo-univ.edu.cn.
+10  IN PTR  www.demo-univ.edu.cn.
+11  IN PTR  oa.demo-univ.edu.cn.
+12  IN PTR  jwc.demo-univ.edu.cn.
+13  IN PTR  news.demo-univ.edu.cn.
+14  IN PTR  mapped.demo-univ.edu.cn.
+15  IN PTR  lib.demo-univ.edu.cn.
+16  IN PTR  old.demo-univ.edu.cn.
+17  IN PTR  slow.demo-univ.edu.cn.
+30  IN PTR  portal.partner-corp.com.
+31  IN PTR  lab.demo-univ.edu.cn.
+32  IN PTR  survey.demo-univ.edu.cn.
+33  IN PTR  intra.demo-univ.cn.
+36  IN PTR  git.demo-univ.edu.cn.
+37  IN PTR  cache.demo-univ.edu.cn.
+38  IN PTR  expired.demo-univ.edu.cn.
+39  IN PTR  mismatch.demo-univ.edu.cn.
+41  IN PTR  legacy.demo-univ.edu.cn.
+42  IN PTR  soon.demo-univ.edu.cn.
+EOF
+    # 2001:db8:10::/48: PTR of 2001:db8:10::<iid> for the named addresses
+    {
+        cat <<'EOF'
+$ORIGIN 0.1.0.0.8.b.d.0.1.0.0.2.ip6.arpa.
+$TTL 300
+@   IN SOA  ns1.demo-univ.edu.cn. hostmaster.demo-univ.edu.cn. 2024090101 3600 900 604800 300
+@   IN NS   ns1.demo-univ.edu.cn.
+@   IN NS   ns2.demo-univ.edu.cn.
+EOF
+        local pair
+        for pair in 10:www 12:jwc 13:news 15:lib 17:slow 31:lab 36:git 38:expired 39:mismatch; do
+            echo "$(rev6_rel "${pair%%:*}") IN PTR ${pair#*:}.demo-univ.edu.cn."
+        done
+    } >"$STATE/zones/$REV6_ZONE.zone"
+}
+
+# owner name of 2001:db8:10::<iid> relative to $REV6_ZONE (20 nibbles:
+# the 4 of <iid> reversed, then 16 zeros)
+rev6_rel() {
+    local h out="" i
+    h=$(printf '%04x' "0x$1")
+    for ((i = 3; i >= 0; i--)); do out+="${h:i:1}."; done
+    for ((i = 0; i < 16; i++)); do out+="0."; done
+    echo "${out%.}"
 }
 
 write_nsd_conf() {
-    local a
+    local a z
     mkdir -p "$STATE/nsd-xfr"
     {
         echo "server:"
-        for a in "${NSD4[@]}" "${NSD6[@]}"; do echo "    ip-address: $a"; done
+        for a in "${NSD4[@]}" "${NSD6[@]}" "$EXT_NS4" "$EXT_NS6"; do echo "    ip-address: $a"; done
         cat <<EOF
     port: 53
     do-ip4: yes
@@ -320,19 +440,24 @@ zone:
     provide-xfr: 0.0.0.0/0 BLOCKED
     provide-xfr: ::0/0 BLOCKED
 
-# Zone transfer is deliberately refused for the campus zones.
+# Zone transfer is refused for demo-univ.edu.cn (and every other zone) ...
 zone:
     name: "demo-univ.edu.cn"
     zonefile: "demo-univ.edu.cn.zone"
     provide-xfr: 0.0.0.0/0 BLOCKED
     provide-xfr: ::0/0 BLOCKED
 
+# ... but deliberately allowed to anyone for demo-univ.cn (dns.axfr_allowed)
 zone:
     name: "demo-univ.cn"
     zonefile: "demo-univ.cn.zone"
-    provide-xfr: 0.0.0.0/0 BLOCKED
-    provide-xfr: ::0/0 BLOCKED
+    provide-xfr: 0.0.0.0/0 NOKEY
+    provide-xfr: ::0/0 NOKEY
 EOF
+        for z in "$REV4_ZONE" "$REV6_ZONE" "${EXT_ZONES[@]}"; do
+            printf '\nzone:\n    name: "%s"\n    zonefile: "%s.zone"\n' "$z" "$z"
+            printf '    provide-xfr: 0.0.0.0/0 BLOCKED\n    provide-xfr: ::0/0 BLOCKED\n'
+        done
     } >"$STATE/nsd.conf"
 }
 
@@ -343,14 +468,30 @@ write_unbound_conf() {
 ns1.demo-univ.edu.cn.   3600000  IN A     192.0.2.1
 ns1.demo-univ.edu.cn.   3600000  IN AAAA  2001:db8:1::1
 EOF
-    cat >"$STATE/unbound.conf" <<EOF
+    # the campus resolver: own prefixes only
+    unbound_conf unbound "$RESOLVER4" "$RESOLVER6" '
+    access-control: 0.0.0.0/0 refuse
+    access-control: ::0/0 refuse
+    access-control: 127.0.0.0/8 allow
+    access-control: ::1 allow
+    access-control: 192.0.2.0/24 allow
+    access-control: 2001:db8::/40 allow' >"$STATE/unbound.conf"
+    # the misconfigured one: recursion for anyone (dns.open_resolver)
+    unbound_conf unbound-open "$OPEN_RESOLVER4" "$OPEN_RESOLVER6" '
+    access-control: 0.0.0.0/0 allow
+    access-control: ::/0 allow' >"$STATE/unbound-open.conf"
+}
+
+unbound_conf() {   # name addr4 addr6 access-control-lines
+    local name=$1 a4=$2 a6=$3 acl=$4 z
+    cat <<EOF
 server:
     verbosity: 1
-    interface: $RESOLVER4
-    interface: $RESOLVER6
+    interface: $a4
+    interface: $a6
     port: 53
-    outgoing-interface: $RESOLVER4
-    outgoing-interface: $RESOLVER6
+    outgoing-interface: $a4
+    outgoing-interface: $a6
     do-ip4: yes
     do-ip6: yes
     do-udp: yes
@@ -363,21 +504,19 @@ server:
     chroot: ""
     username: ""
     directory: "$STATE"
-    pidfile: "$STATE/unbound.pid"
+    pidfile: "$STATE/$name.pid"
     use-syslog: no
-    logfile: "$STATE/unbound.log"
-    access-control: 0.0.0.0/0 refuse
-    access-control: ::0/0 refuse
-    access-control: 127.0.0.0/8 allow
-    access-control: ::1 allow
-    access-control: 192.0.2.0/24 allow
-    access-control: 2001:db8::/32 allow
+    logfile: "$STATE/$name.log"$acl
     root-hints: "$STATE/root.hints"
     do-not-query-localhost: no
     module-config: "iterator"
     qname-minimisation: no
     prefetch: no
     cache-max-negative-ttl: 60
+    # the reverse zones of the documentation prefixes are built-in
+    # (NXDOMAIN) local zones of unbound; ours come from nsd
+    local-zone: "$REV4_ZONE." nodefault
+    local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault
 
 remote-control:
     control-enable: no
@@ -395,30 +534,96 @@ stub-zone:
     stub-addr: 192.0.2.3
     stub-addr: 2001:db8:1::1
 EOF
+    for z in "$REV4_ZONE" "$REV6_ZONE"; do
+        printf '\nstub-zone:\n    name: "%s"\n    stub-addr: 192.0.2.1\n    stub-addr: 192.0.2.2\n    stub-addr: 2001:db8:1::1\n    stub-addr: 2001:db8:1::2\n' "$z"
+    done
+    for z in "${EXT_ZONES[@]}"; do
+        printf '\nstub-zone:\n    name: "%s"\n    stub-addr: %s\n    stub-addr: %s\n' "$z" "$EXT_NS4" "$EXT_NS6"
+    done
+}
+
+# one ECDSA P-256 host certificate signed by the test CA.
+# args: file-stem CN SAN days
+host_cert() {
+    local d="$STATE/tls" f=$1 cn=$2 san=$3 days=$4
+    openssl req -x509 -CA "$STATE/ca.pem" -CAkey "$d/ca.key" -days "$days" -sha256 \
+        -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$d/$f.key" -out "$d/$f.pem" -subj "/CN=$cn" \
+        -addext "basicConstraints=CA:FALSE" -addext "keyUsage=critical,digitalSignature" \
+        -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=$san" \
+        >"$d/$f.out" 2>&1
+}
+
+# A certificate that has already expired.  "openssl req -x509" / "x509" of
+# OpenSSL 3.0 cannot set a notBefore/notAfter in the past, but "openssl ca"
+# can (-startdate/-enddate), with a minimal CA configuration in the state dir.
+expired_cert() {   # file-stem CN
+    local d="$STATE/tls" f=$1 cn=$2 db="$STATE/tls/ca-db" start end
+    mkdir -p "$db/new"
+    : >"$db/index.txt"
+    cat >"$d/ca.cnf" <<EOF
+[ ca ]
+default_ca = testbed_ca
+[ testbed_ca ]
+dir             = $db
+database        = $db/index.txt
+new_certs_dir   = $db/new
+certificate     = $STATE/ca.pem
+private_key     = $d/ca.key
+default_md      = sha256
+policy          = policy_any
+x509_extensions = host_ext
+copy_extensions = copy
+unique_subject  = no
+rand_serial     = yes
+[ policy_any ]
+commonName      = supplied
+[ host_ext ]
+basicConstraints       = CA:FALSE
+keyUsage               = critical,digitalSignature
+extendedKeyUsage       = serverAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+EOF
+    # valid from 40 days ago until 10 days ago (well under zombie.expired_certificate_days)
+    start=$(date -u -d '40 days ago' +%Y%m%d%H%M%SZ)
+    end=$(date -u -d '10 days ago' +%Y%m%d%H%M%SZ)
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$d/$f.key" -out "$d/$f.csr" -subj "/CN=$cn" \
+        -addext "subjectAltName=DNS:$cn" >"$d/$f.out" 2>&1 &&
+    openssl ca -batch -config "$d/ca.cnf" -notext -startdate "$start" -enddate "$end" \
+        -in "$d/$f.csr" -out "$d/$f.pem" >>"$d/$f.out" 2>&1
 }
 
 write_certs() {
     local d="$STATE/tls" h cn san pids=() pid rc=0
     mkdir -p "$d"
+    # 90 days: longer than the agent's exposure.tls_expiring_days (30), so
+    # that only soon.demo-univ.edu.cn is "expiring"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -keyout "$d/ca.key" -out "$STATE/ca.pem" -days 30 \
+        -keyout "$d/ca.key" -out "$STATE/ca.pem" -days 90 \
         -subj "/O=EduSight test bed/CN=EduSight Testbed CA ($NAME)" \
         -addext "basicConstraints=critical,CA:TRUE" \
         -addext "keyUsage=critical,keyCertSign,cRLSign" >"$d/ca.out" 2>&1 \
         || { cat "$d/ca.out" >&2; echo "campus.sh up: openssl failed to create the CA" >&2; return 1; }
-    # one ECDSA certificate per web host (SAN = the host name), signed in parallel
-    for h in www demo-univ.edu.cn oa jwc news mapped lib old slow; do
+    # one certificate per web host (SAN = the host name), signed in parallel
+    for h in www demo-univ.edu.cn oa jwc news mapped lib old slow \
+             cloud lab survey git legacy portal.partner-corp.com www.shifan-alumni.org \
+             intra.demo-univ.cn; do
         if [[ $h == *.* ]]; then cn=$h; else cn=$h.demo-univ.edu.cn; fi
         san="DNS:$cn"
         [[ $h == www ]] && san="$san,DNS:www.demo-univ.cn"
-        openssl req -x509 -CA "$STATE/ca.pem" -CAkey "$d/ca.key" -days 30 -sha256 \
-            -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -keyout "$d/$cn.key" -out "$d/$cn.pem" -subj "/CN=$cn" \
-            -addext "basicConstraints=CA:FALSE" -addext "keyUsage=critical,digitalSignature" \
-            -addext "extendedKeyUsage=serverAuth" -addext "subjectAltName=$san" \
-            >"$d/$cn.out" 2>&1 &
+        [[ $h == cloud ]] && san="$san,DNS:demo-univ.cdn.example-cloud.net"
+        host_cert "$cn" "$cn" "$san" 90 &
         pids+=($!)
     done
+    # the TLS scenarios
+    host_cert soon.demo-univ.edu.cn soon.demo-univ.edu.cn DNS:soon.demo-univ.edu.cn 10 &
+    pids+=($!)
+    host_cert mismatch.demo-univ.edu.cn other.example.org DNS:other.example.org 90 &
+    pids+=($!)
+    expired_cert expired.demo-univ.edu.cn expired.demo-univ.edu.cn &
+    pids+=($!)
     for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
     if ((rc)); then
         cat "$d"/*.out >&2
@@ -427,17 +632,25 @@ write_certs() {
     fi
 }
 
-# nginx server block.  args: name root listens(space separated "addr") [extra directives]
+# nginx server block.  args: name root listens(space separated "addr")
+#   [extra directives] [ports (default "80 443"; 443 and 8443 are TLS)]
+#   [certificate file stem (default: the first name)]
 ngx_server() {
-    local host=$1 root=$2 addrs=$3 extra=${4:-} a
+    local host=$1 root=$2 addrs=$3 extra=${4:-} ports=${5:-80 443} cert=${6:-${1%% *}} a p tls=0
     echo "    server {"
     for a in $addrs; do
-        echo "        listen $a:80;"
-        echo "        listen $a:443 ssl;"
+        for p in $ports; do
+            case $p in
+                443|8443) echo "        listen $a:$p ssl;"; tls=1 ;;
+                *) echo "        listen $a:$p;" ;;
+            esac
+        done
     done
     echo "        server_name $host;"
-    echo "        ssl_certificate     \"$STATE/tls/${host%% *}.pem\";"
-    echo "        ssl_certificate_key \"$STATE/tls/${host%% *}.key\";"
+    if ((tls)); then
+        echo "        ssl_certificate     \"$STATE/tls/$cert.pem\";"
+        echo "        ssl_certificate_key \"$STATE/tls/$cert.key\";"
+    fi
     [[ -n $root ]] && echo "        root \"$SITES/$root\";"
     [[ -n $extra ]] && printf '%s\n' "$extra"
     echo "    }"
@@ -496,6 +709,43 @@ EOF
         ngx_server "old.demo-univ.edu.cn" old "192.0.2.16"
         ngx_server "slow.demo-univ.edu.cn" slow "192.0.2.17"
         ngx_server "slow.demo-univ.edu.cn" slow "[2001:db8:10::17]" "$slow6_extra"
+
+        # --- discovery scenarios
+        # own name on an off-campus (cloud) address: asset.non_own_ip
+        ngx_server "cloud.demo-univ.edu.cn demo-univ.cdn.example-cloud.net" cloud \
+            "198.51.100.20 [2001:db8:cafe::20]"
+        # other organisation's name on a campus address: asset.non_own_domain
+        ngx_server "portal.partner-corp.com" portal "192.0.2.30"
+        # off-campus, non-own name, tied to the unit (name + link from www): 双非
+        ngx_server "www.shifan-alumni.org" alumni "203.0.113.40 [2001:db8:cafe::40]"
+        # off-campus, non-own, no tie at all: not 双非
+        ngx_server "www.example-news.com" example-news "203.0.113.50" "" "80"
+        # live, not in the registry
+        ngx_server "lab.demo-univ.edu.cn" lab "192.0.2.31 [2001:db8:10::31]"
+        # registered, but only nginx's stock page: zombie
+        ngx_server "survey.demo-univ.edu.cn" survey "192.0.2.32"
+        # only in the AXFR of demo-univ.cn (and the PTR of .33)
+        ngx_server "intra.demo-univ.cn" intra "192.0.2.33"
+        # *.demo-univ.cn: parking page for any name
+        ngx_server "_" parking "192.0.2.35" "" "80"
+
+        # --- exposure scenarios
+        # 80/443 on both families, 8443 on IPv6 only
+        ngx_server "git.demo-univ.edu.cn" git "192.0.2.36 [2001:db8:10::36]"
+        ngx_server "git.demo-univ.edu.cn" git-admin "[2001:db8:10::36]" "" "8443"
+        # "Redis" on 6379 (an HTTP server is enough to make the port open), no web
+        ngx_server "cache.demo-univ.edu.cn" "" "192.0.2.37" '        return 200 "-ERR wrong protocol\n";' "6379"
+        # the mail exchanger answers on 25 (an HTTP server is enough to make the port open),
+        # so the registered mail system is alive, not a zombie
+        ngx_server "mail.demo-univ.edu.cn" "" "192.0.2.25 [2001:db8:10::25]" '        return 200 "220 mail.demo-univ.edu.cn ESMTP\n";' "25"
+
+        # --- TLS scenarios
+        ngx_server "expired.demo-univ.edu.cn" expired "192.0.2.38 [2001:db8:10::38]"
+        ngx_server "mismatch.demo-univ.edu.cn" mismatch "192.0.2.39 [2001:db8:10::39]"
+        ngx_server "legacy.demo-univ.edu.cn" legacy "192.0.2.41" \
+            '        ssl_protocols TLSv1 TLSv1.1 TLSv1.2;
+        ssl_ciphers DEFAULT@SECLEVEL=0;'
+        ngx_server "soon.demo-univ.edu.cn" soon "192.0.2.42"
         echo "}"
     } >"$STATE/nginx.conf"
 }
@@ -541,6 +791,14 @@ probe_unbound() {
     done
     all_ok "${pids[@]}"
 }
+probe_unbound_open() {
+    local a pids=()
+    for a in "$OPEN_RESOLVER4" "$OPEN_RESOLVER6"; do
+        { [[ $(in_agent dig +short +time=1 +tries=1 @"$a" www.demo-univ.edu.cn A 2>/dev/null) == 192.0.2.10 ]]; } &
+        pids+=($!)
+    done
+    all_ok "${pids[@]}"
+}
 probe_nginx() {
     local a pids=()
     for a in 192.0.2.10 '[2001:db8:10::10]'; do
@@ -556,7 +814,7 @@ wait_ready() {   # svc deadline
     local svc=$1 deadline=$2
     while :; do
         svc_alive "$svc" || fail_up "$svc" "$svc exited during start-up"
-        if "probe_$svc"; then
+        if "probe_${svc//-/_}"; then
             phase "$svc answers"
             return 0
         fi
@@ -654,12 +912,24 @@ cmd_up() {
         "$RESOLVER4" "$RESOLVER6" >"$STATE/resolv.conf"
 
     nsd-checkconf "$STATE/nsd.conf" >"$STATE/nsd.out" 2>&1 || fail_up nsd "nsd.conf is invalid"
-    for z in . demo-univ.edu.cn demo-univ.cn; do
-        local zf=$z.zone
+    # the zones in parallel (one process each)
+    local z zf zpids=() i
+    for z in "${ALL_ZONES[@]}"; do
+        zf=$z.zone
         [[ $z == . ]] && zf=root.zone
-        nsd-checkzone "$z" "$STATE/zones/$zf" >>"$STATE/nsd.out" 2>&1 || fail_up nsd "zone $z is invalid"
+        nsd-checkzone "$z" "$STATE/zones/$zf" >"$STATE/zones/$zf.check" 2>&1 &
+        zpids+=($!)
+    done
+    for ((i = 0; i < ${#zpids[@]}; i++)); do
+        if ! wait "${zpids[i]}"; then
+            z=${ALL_ZONES[i]}; zf=$z.zone; [[ $z == . ]] && zf=root.zone
+            cat "$STATE/zones/$zf.check" >>"$STATE/nsd.out"
+            fail_up nsd "zone $z is invalid"
+        fi
     done
     unbound-checkconf "$STATE/unbound.conf" >"$STATE/unbound.out" 2>&1 || fail_up unbound "unbound.conf is invalid"
+    unbound-checkconf "$STATE/unbound-open.conf" >"$STATE/unbound-open.out" 2>&1 \
+        || fail_up unbound-open "unbound-open.conf is invalid"
     in_campus nginx -q -t -p "$STATE" -e "$STATE/nginx-error.log" -c "$STATE/nginx.conf" \
         >"$STATE/nginx.out" 2>&1 || fail_up nginx "nginx.conf is invalid"
 
@@ -671,7 +941,9 @@ cmd_up() {
     start_daemon nginx nginx -p "$STATE" -e "$STATE/nginx-error.log" -c "$STATE/nginx.conf" -g "daemon off;"
     wait_ready nsd "$deadline"
     start_daemon unbound unbound -d -c "$STATE/unbound.conf"
+    start_daemon unbound-open unbound -d -c "$STATE/unbound-open.conf"
     wait_ready unbound "$deadline"
+    wait_ready unbound-open "$deadline"
     wait_ready nginx "$deadline"
 
     phase "all servers answer"
@@ -700,6 +972,13 @@ AGENT_RESOLV_CONF=$STATE/resolv.conf
 AGENT_CONFIG=$HERE/demo-campus.yaml
 SLOW_V6=$slow_v6
 SLOW_V6_METHOD=$slow_mode
+OPEN_RESOLVER4=$OPEN_RESOLVER4
+OPEN_RESOLVER6=$OPEN_RESOLVER6
+EXT_NS_V4=$EXT_NS4
+EXT_NS_V6=$EXT_NS6
+OWN_PREFIXES="192.0.2.0/24 2001:db8::/40"
+OFFCAMPUS_PREFIXES="198.51.100.0/24 203.0.113.0/24 2001:db8:cafe::/48"
+REGISTRY_CSV=$HERE/registry.csv
 EOF
 
     local took=$(( $(now_ms) - t0 ))

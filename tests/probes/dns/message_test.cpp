@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <boost/asio/ip/address_v4.hpp>
+
+#include <algorithm>
 #include <random>
+#include <string>
 
 #include "test_util.hpp"
 
@@ -288,6 +293,98 @@ TEST(Message, MutatedAnswersNeverCrash) {
     for (const auto& rec : r.answers) EXPECT_LE(rec.owner.size(), 4u * 255u);
   }
   EXPECT_GT(ok, 0);  // some mutations (TTL bytes, ...) stay valid
+}
+
+}  // namespace
+}  // namespace edusight::dns
+
+namespace edusight::dns {
+namespace {
+
+// build_query writes with ldns' buffer functions; a full ldns_pkt must give the same bytes.
+TEST(Message, BuildQueryMatchesLdnsPacketBytes) {
+  const std::vector<std::string> names{"www.example.com", "h12345.bench.test", "a", "_dmarc.x.y",
+                                       std::string(63, 'a') + "." + std::string(63, 'b')};
+  for (const auto& name : names) {
+    for (RType type : {RType::A, RType::AAAA, RType::MX, RType::AXFR}) {
+      for (bool rd : {true, false}) {
+        for (std::uint16_t edns : {std::uint16_t{0}, std::uint16_t{1232}, std::uint16_t{4096}}) {
+          auto fast = wire::build_query(0xBEEF, name, type, rd, edns);
+          auto ref = wire::build_query_pkt(0xBEEF, name, type, rd, edns);
+          ASSERT_TRUE(fast && ref) << name;
+          EXPECT_EQ(*fast, *ref) << name << " " << to_string(type) << " rd=" << rd
+                                 << " edns=" << edns;
+        }
+      }
+    }
+  }
+  EXPECT_FALSE(wire::build_query(1, std::string(64, 'a') + ".com", RType::A, true, 0));
+}
+
+TEST(Message, SetIdPatchesOnlyTheId) {
+  auto q = wire::build_query(0x0101, "www.example.com", RType::A, true, 1232);
+  ASSERT_TRUE(q);
+  auto patched = *q;
+  wire::set_id(patched, 0xA55A);
+  EXPECT_EQ(patched[0], 0xA5);
+  EXPECT_EQ(patched[1], 0x5A);
+  EXPECT_TRUE(std::equal(q->begin() + 2, q->end(), patched.begin() + 2));
+  EXPECT_EQ(*wire::build_query(0xA55A, "www.example.com", RType::A, true, 1232), patched);
+}
+
+// The resolver parses with the pre-scan's header; the result must equal a parse from scratch.
+TEST(Message, ParseWithScannedHeaderEqualsFullParse) {
+  testing::Wire w;
+  w.header(0x0707, 1, 2, 1, 1, 0).labels("WWW.Example.com").u16(1).u16(1);
+  w.ptr(12).rr_fixed(5).u16(6).labels("web", false).ptr(16);  // CNAME web.example.com
+  w.ptr(12).rr_fixed(1).u16(4).bytes({192, 0, 2, 7});
+  w.ptr(16).rr_fixed(6).u16(30).labels("ns1", false).ptr(16).labels("h", false).ptr(16)
+      .u32(1).u32(2).u32(3).u32(4).u32(5);
+  w.u8(0).u16(41).u16(1232).u32(0).u16(0);  // OPT in the additional section
+  const auto msg = std::span<const std::uint8_t>(w.b.data(), w.b.size());
+  auto h = wire::scan(msg);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->ancount, 2);
+  EXPECT_EQ(h->nscount, 1);
+  EXPECT_TRUE(h->aa);
+  const Response a = wire::parse_response(msg, *h);
+  const Response b = wire::parse_response(msg);
+  ASSERT_EQ(a.status, Status::ok) << a.error;
+  ASSERT_EQ(a.answers.size(), 2u);
+  ASSERT_EQ(a.authority.size(), 1u);
+  EXPECT_EQ(a.answers[0].data, "web.example.com");
+  EXPECT_EQ(a.answers[1].data, "192.0.2.7");
+  EXPECT_EQ(a.authority[0].data, "ns1.example.com");
+  EXPECT_TRUE(a.authoritative);
+  EXPECT_TRUE(a.recursion_available);
+  ASSERT_EQ(b.answers.size(), a.answers.size());
+  for (std::size_t i = 0; i < a.answers.size(); ++i) {
+    EXPECT_EQ(a.answers[i].owner, b.answers[i].owner);
+    EXPECT_EQ(a.answers[i].data, b.answers[i].data);
+    EXPECT_EQ(a.answers[i].ttl, b.answers[i].ttl);
+  }
+  EXPECT_EQ(a.rcode, b.rcode);
+}
+
+}  // namespace
+}  // namespace edusight::dns
+
+namespace edusight::dns {
+namespace {
+
+// A records are formatted without inet_ntop; every octet width must come out right.
+TEST(Message, ARecordTextMatchesInetNtop) {
+  const std::vector<std::array<std::uint8_t, 4>> addrs{
+      {0, 0, 0, 0}, {255, 255, 255, 255}, {10, 0, 48, 57}, {1, 22, 100, 9}, {192, 168, 10, 200}};
+  for (const auto& a : addrs) {
+    testing::Wire w;
+    w.header(1, 1, 1).labels("a.example").u16(1).u16(1);
+    w.ptr(12).rr_fixed(1).u16(4).bytes({a[0], a[1], a[2], a[3]});
+    const Response r = wire::parse_response(std::span<const std::uint8_t>(w.b.data(), w.b.size()));
+    ASSERT_EQ(r.status, Status::ok) << r.error;
+    ASSERT_EQ(r.answers.size(), 1u);
+    EXPECT_EQ(r.answers[0].data, boost::asio::ip::address_v4(a).to_string());
+  }
 }
 
 }  // namespace

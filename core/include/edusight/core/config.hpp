@@ -64,6 +64,36 @@ struct CrawlLimits {
   int max_pages_per_level = 30;  // pages fetched to find the next level's links
 };
 
+struct DiscoveryConfig {
+  bool enabled = true;
+  bool axfr = true;
+  bool wordlist = true;
+  std::string wordlist_file;  // empty: the built-in list of common campus names
+  bool ptr_sweep = true;
+  bool port_scan = true;
+  bool certificates = true;
+  bool follow_links = true;
+  int max_sweep_addresses = 4096;  // per scan, over all prefixes swept
+  // Extra prefixes where active scanning is allowed besides the own prefixes.
+  std::vector<Prefix> scope;
+};
+
+struct ExposureConfig {
+  // Port -> service name of services that should not face the network.
+  std::vector<std::pair<std::uint16_t, std::string>> risky_ports{
+      {21, "ftp"},        {23, "telnet"},    {135, "msrpc"},          {139, "netbios"},
+      {445, "smb"},       {1433, "mssql"},   {1521, "oracle"},        {2375, "docker-api"},
+      {3306, "mysql"},    {3389, "rdp"},     {5432, "postgresql"},    {5900, "vnc"},
+      {6379, "redis"},    {9200, "elasticsearch"}, {11211, "memcached"}, {27017, "mongodb"}};
+  int tls_expiring_days = 30;
+  std::chrono::milliseconds connect_timeout{1000};
+};
+
+struct ZombieConfig {
+  int expired_certificate_days = 90;  // a certificate expired this long ago is abandonment
+  int stale_years = 3;                // copyright year or Last-Modified this old
+};
+
 struct ScanConfig {
   InstitutionProfile institution;
   std::vector<std::string> resolvers;  // addresses, optionally "addr#port"
@@ -76,6 +106,9 @@ struct ScanConfig {
   Timeouts timeouts;
   Thresholds thresholds;
   CrawlLimits crawl;
+  DiscoveryConfig discovery;
+  ExposureConfig exposure;
+  ZombieConfig zombie;
 };
 
 // Loads and validates a YAML file. Unknown keys are errors (a typo must not pass silently).
