@@ -49,8 +49,10 @@ std::string new_scan_id(const edusight::Clock& clock) {
 edusight::ScanConfig merge(const ScanFlags& f) {
   using namespace edusight;
   ScanConfig c = f.config.empty() ? ScanConfig{} : load_scan_config(f.config);
-  for (const auto& d : f.own_domains) c.institution.own_domains.push_back(parse_domain_or_throw(d, "--own-domain"));
-  for (const auto& p : f.own_prefixes) c.institution.own_prefixes.push_back(parse_prefix_or_throw(p, "--own-prefix"));
+  for (const auto& d : f.own_domains)
+    c.institution.own_domains.push_back(parse_domain_or_throw(d, "--own-domain"));
+  for (const auto& p : f.own_prefixes)
+    c.institution.own_prefixes.push_back(parse_prefix_or_throw(p, "--own-prefix"));
   for (const auto& n : f.unit_names) c.institution.unit_names.push_back(n);
   for (const auto& r : f.resolvers) {
     if (!parse_address(r.substr(0, r.find('#')))) {
@@ -62,9 +64,12 @@ edusight::ScanConfig merge(const ScanFlags& f) {
   if (!f.registry.empty()) c.registry = f.registry;
   if (!f.ports.empty()) c.ports = parse_ports_or_throw(f.ports, "--ports");
   if (!f.format.empty()) {
-    if (f.format == "jsonl") c.format = OutputFormat::jsonl;
-    else if (f.format == "table") c.format = OutputFormat::table;
-    else throw ConfigError("--format", 0, 0, "'" + f.format + "' must be jsonl or table");
+    if (f.format == "jsonl")
+      c.format = OutputFormat::jsonl;
+    else if (f.format == "table")
+      c.format = OutputFormat::table;
+    else
+      throw ConfigError("--format", 0, 0, "'" + f.format + "' must be jsonl or table");
   }
   if (!f.agent_id.empty()) c.agent_id = f.agent_id;
   if (f.no_discovery) c.discovery.enabled = false;
@@ -87,20 +92,24 @@ int run_scan_command(const ScanFlags& flags) {
   spdlog::set_level(level);
 
   const bool to_terminal = isatty(STDOUT_FILENO) == 1;
-  const auto format = config.format.value_or(to_terminal ? edusight::OutputFormat::table : edusight::OutputFormat::jsonl);
+  const auto format = config.format.value_or(to_terminal ? edusight::OutputFormat::table
+                                                         : edusight::OutputFormat::jsonl);
   edusight::JsonlSink jsonl(stdout);
   edusight::TableSink table(stdout);
-  edusight::FindingSink& sink = format == edusight::OutputFormat::jsonl ? static_cast<edusight::FindingSink&>(jsonl)
-                                                                         : static_cast<edusight::FindingSink&>(table);
+  edusight::FindingSink& sink = format == edusight::OutputFormat::jsonl
+                                    ? static_cast<edusight::FindingSink&>(jsonl)
+                                    : static_cast<edusight::FindingSink&>(table);
   edusight::SystemClock clock;
   edusight::agent::ScanRunOptions opt;
   opt.scan_id = new_scan_id(clock);
   opt.progress = !flags.no_progress && isatty(STDERR_FILENO) == 1;
-  spdlog::info("scan {} of {} target(s) as agent {}", opt.scan_id, config.targets.size(), config.agent_id);
+  spdlog::info("scan {} of {} target(s) as agent {}", opt.scan_id, config.targets.size(),
+               config.agent_id);
   const auto outcome = edusight::agent::run_scan(config, inputs, sink, clock, opt);
   sink.close();
-  spdlog::info("scan {} done: {} target(s) scanned, {} refused, {} system(s), {} finding(s)", opt.scan_id,
-               outcome.targets_scanned, outcome.targets_refused, outcome.assets, outcome.findings);
+  spdlog::info("scan {} done: {} target(s) scanned, {} refused, {} system(s), {} finding(s)",
+               opt.scan_id, outcome.targets_scanned, outcome.targets_refused, outcome.assets,
+               outcome.findings);
   return kExitOk;
 }
 
@@ -111,27 +120,37 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  CLI::App app{"edusight-agent: IPv6 readiness, discovery and security posture of a campus network"};
+  CLI::App app{
+      "edusight-agent: IPv6 readiness, discovery and security posture of a campus network"};
   app.set_version_flag("--version", std::string("edusight-agent ") + EDUSIGHT_VERSION);
   app.require_subcommand(1);
 
   ScanFlags flags;
-  auto* scan = app.add_subcommand("scan", "Scan the configured targets once; findings as JSONL on stdout");
-  scan->add_option("--config", flags.config, "YAML file with the institution profile and scan settings");
+  auto* scan =
+      app.add_subcommand("scan", "Scan the configured targets once; findings as JSONL on stdout");
+  scan->add_option("--config", flags.config,
+                   "YAML file with the institution profile and scan settings");
   scan->add_option("--own-domain", flags.own_domains, "The institution's zone (repeatable)");
-  scan->add_option("--own-prefix", flags.own_prefixes, "The institution's IPv4/IPv6 prefix (repeatable)");
-  scan->add_option("--unit-name", flags.unit_names, "A name that ties a system to the unit (repeatable)");
-  scan->add_option("--resolver", flags.resolvers, "DNS resolver address, optionally addr#port (repeatable)");
+  scan->add_option("--own-prefix", flags.own_prefixes,
+                   "The institution's IPv4/IPv6 prefix (repeatable)");
+  scan->add_option("--unit-name", flags.unit_names,
+                   "A name that ties a system to the unit (repeatable)");
+  scan->add_option("--resolver", flags.resolvers,
+                   "DNS resolver address, optionally addr#port (repeatable)");
   scan->add_option("--registry", flags.registry, "The registry of information systems (CSV)");
-  scan->add_option("--target", flags.targets, "Host, zone, address or CIDR to start from (repeatable)");
+  scan->add_option("--target", flags.targets,
+                   "Host, zone, address or CIDR to start from (repeatable)");
   scan->add_option("--ports", flags.ports, "Ports for exposure checks, e.g. 80,443,22");
-  scan->add_option("--format", flags.format, "jsonl (default when stdout is not a terminal) or table");
-  scan->add_option("--agent-id", flags.agent_id, "This agent's name in findings (default: host name)");
+  scan->add_option("--format", flags.format,
+                   "jsonl (default when stdout is not a terminal) or table");
+  scan->add_option("--agent-id", flags.agent_id,
+                   "This agent's name in findings (default: host name)");
   scan->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   scan->add_flag("--no-progress", flags.no_progress, "No progress line on stderr");
-  scan->add_flag("--no-discovery", flags.no_discovery,
-                 "Check only the targets: no zone transfer, wordlist, sweeps, port scan or classification");
+  scan->add_flag(
+      "--no-discovery", flags.no_discovery,
+      "Check only the targets: no zone transfer, wordlist, sweeps, port scan or classification");
 
   try {
     app.parse(argc, argv);

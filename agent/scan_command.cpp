@@ -32,7 +32,7 @@ namespace asio = boost::asio;
 using discovery::Asset;
 using discovery::Source;
 
-constexpr int kMaxLinkRounds = 3;      // hosts found by links of hosts found by links...
+constexpr int kMaxLinkRounds = 3;  // hosts found by links of hosts found by links...
 constexpr std::size_t kMaxLinkedFrom = 8;
 
 std::vector<dns::Server> resolver_servers(const ScanConfig& c) {
@@ -41,7 +41,8 @@ std::vector<dns::Server> resolver_servers(const ScanConfig& c) {
     const auto hash = text.find('#');
     const auto addr = parse_address(text.substr(0, hash));
     if (!addr) continue;  // validated at configuration time
-    out.push_back({*addr, static_cast<std::uint16_t>(hash == std::string::npos ? 53 : std::stoi(text.substr(hash + 1)))});
+    out.push_back({*addr, static_cast<std::uint16_t>(
+                              hash == std::string::npos ? 53 : std::stoi(text.substr(hash + 1)))});
   }
   return out;
 }
@@ -54,7 +55,9 @@ class Scope {
     for (const auto& p : c.discovery.scope) extra_.add(p);
   }
   bool name(std::string_view host) const { return own_.own_domain(host); }
-  bool address(const asio::ip::address& a) const { return own_.own_address(a) || extra_.contains(a); }
+  bool address(const asio::ip::address& a) const {
+    return own_.own_address(a) || extra_.contains(a);
+  }
   // The whole prefix lies inside one own or scope prefix.
   bool prefix(const Prefix& p) const {
     const auto first = parse_address(p.to_string().substr(0, p.to_string().find('/')));
@@ -89,8 +92,8 @@ class Progress {
 // One scan: the phases in order, sharing the inventory.
 class Scan {
  public:
-  Scan(const ScanConfig& config, const ScanInputs& inputs, ipv6::CheckContext& ctx, ipv6::ScanState& state,
-       const Clock& clock, Random& random, Progress& progress)
+  Scan(const ScanConfig& config, const ScanInputs& inputs, ipv6::CheckContext& ctx,
+       ipv6::ScanState& state, const Clock& clock, Random& random, Progress& progress)
       : cfg_(config),
         inputs_(inputs),
         ctx_(ctx),
@@ -113,7 +116,9 @@ class Scan {
           spdlog::error("target '{}': {}; skipped", text, why);
           ++outcome_.targets_refused;
         } else if (!scope_.prefix(*p)) {
-          spdlog::error("target '{}' is outside the own prefixes and the scan scope; refused, nothing sent", text);
+          spdlog::error(
+              "target '{}' is outside the own prefixes and the scan scope; refused, nothing sent",
+              text);
           ++outcome_.targets_refused;
         } else {
           target_prefixes_.push_back(*p);
@@ -128,8 +133,9 @@ class Scan {
         continue;
       }
       if (!scope_.name(*host)) {
-        spdlog::error("target '{}' is outside the configured scope (own domains: {}); refused, nothing sent", text,
-                      fmt::join(cfg_.institution.own_domains, ", "));
+        spdlog::error(
+            "target '{}' is outside the configured scope (own domains: {}); refused, nothing sent",
+            text, fmt::join(cfg_.institution.own_domains, ", "));
         ++outcome_.targets_refused;
         continue;
       }
@@ -142,7 +148,8 @@ class Scan {
     progress_.phase("self-check", ctx_.report);
     const bool trustworthy = co_await ipv6::run_selfcheck(ctx_, vantage, cfg_.agent_id);
     ctx_.report.set_ipv6_trustworthy(trustworthy);
-    if (!trustworthy) spdlog::warn("the agent has no working IPv6: IPv6 findings are marked untrustworthy");
+    if (!trustworthy)
+      spdlog::warn("the agent has no working IPv6: IPv6 findings are marked untrustworthy");
 
     const bool discover = cfg_.discovery.enabled;
     for (const auto& h : target_hosts_) inventory_.touch(h, Source::target);
@@ -174,7 +181,8 @@ class Scan {
       mark_registry();
       discovery::ClassifyInput in{cfg_, own_, inputs_.registry.get(), open_ports_, clock_.now()};
       discovery::classify_and_report(inventory_, in, ctx_.report);
-      if (inventory_.dropped() > 0) spdlog::warn("inventory full: {} names not kept", inventory_.dropped());
+      if (inventory_.dropped() > 0)
+        spdlog::warn("inventory full: {} names not kept", inventory_.dropped());
     }
     outcome_.assets = inventory_.all().size();
   }
@@ -193,7 +201,8 @@ class Scan {
     for (const auto& z : cfg_.institution.own_domains) zones.insert(z);
     for (const auto& z : zones) {
       // Name and mail servers of own zones are infrastructure, found here and named so.
-      for (const auto& [type, role] : {std::pair{dns::RType::NS, "name_server"}, std::pair{dns::RType::MX, "mail_exchanger"}}) {
+      for (const auto& [type, role] : {std::pair{dns::RType::NS, "name_server"},
+                                       std::pair{dns::RType::MX, "mail_exchanger"}}) {
         const auto r = co_await ctx_.dns.query(z, type);
         for (const auto& rec : r.answers) {
           if (rec.type != type || rec.data.empty() || !scope_.name(rec.data)) continue;
@@ -202,7 +211,8 @@ class Scan {
       }
       if (cfg_.discovery.axfr) co_await discovery::discover_by_axfr(state_, z, inventory_);
       if (cfg_.discovery.wordlist) {
-        const auto& words = inputs_.wordlist.empty() ? discovery::builtin_wordlist() : inputs_.wordlist;
+        const auto& words =
+            inputs_.wordlist.empty() ? discovery::builtin_wordlist() : inputs_.wordlist;
         co_await discovery::discover_by_wordlist(state_, z, words, random_, inventory_);
       }
     }
@@ -216,14 +226,16 @@ class Scan {
     std::set<std::string> seen;
     for (const auto& p : prefixes) {
       if (p.is_v6()) {
-        if (p.length() == 128) add_sweep(parse_address(p.to_string().substr(0, p.to_string().find('/'))).value(), seen);
+        if (p.length() == 128)
+          add_sweep(parse_address(p.to_string().substr(0, p.to_string().find('/'))).value(), seen);
         continue;  // nobody sweeps an IPv6 prefix: known addresses only
       }
       const std::uint64_t size = std::uint64_t{1} << (32 - p.length());
       if (size > budget) {
-        spdlog::warn("prefix {} has {} addresses, more than the sweep budget left ({}); not swept "
-                     "(raise discovery.max_sweep_addresses)",
-                     p.to_string(), size, budget);
+        spdlog::warn(
+            "prefix {} has {} addresses, more than the sweep budget left ({}); not swept "
+            "(raise discovery.max_sweep_addresses)",
+            p.to_string(), size, budget);
         continue;
       }
       for (const auto& a : discovery::expand_ipv4(p, budget)) add_sweep(a, seen);
@@ -247,7 +259,9 @@ class Scan {
       if (todo.empty()) break;
       co_await for_each_bounded(
           todo.size(), 64,
-          [&](std::size_t i) -> asio::awaitable<void> { todo[i]->dns = co_await state_.addresses(todo[i]->host); },
+          [&](std::size_t i) -> asio::awaitable<void> {
+            todo[i]->dns = co_await state_.addresses(todo[i]->host);
+          },
           "resolve");
       if (!cfg_.discovery.enabled) break;
       for (auto* a : todo) {
@@ -283,7 +297,8 @@ class Scan {
     exposure::PortScanner scanner(co_await asio::this_coro::executor, o);
     const auto results = co_await scanner.scan(todo, cfg_.ports);
     for (const auto& r : results) {
-      if (r.state == exposure::PortState::open) open_ports_[canonical_address(r.address)].insert(r.port);
+      if (r.state == exposure::PortState::open)
+        open_ports_[canonical_address(r.address)].insert(r.port);
     }
   }
 
@@ -303,7 +318,8 @@ class Scan {
     co_await for_each_bounded(
         tls_addrs.size(), 16,
         [&](std::size_t i) -> asio::awaitable<void> {
-          const auto r = co_await exposure::inspect_tls(tls_addrs[i], 443, "", cfg_.exposure.connect_timeout * 4);
+          const auto r = co_await exposure::inspect_tls(tls_addrs[i], 443, "",
+                                                        cfg_.exposure.connect_timeout * 4);
           if (!r.certificate) co_return;
           int n = 0;
           for (const auto& name : r.certificate->dns_names) {
@@ -311,7 +327,8 @@ class Scan {
             const auto c = canonical_host(name);
             if (!c) continue;
             if (auto* a = inventory_.touch(*c, Source::certificate)) {
-              if (a->certificate_at.size() < 8) a->certificate_at.push_back(canonical_address(tls_addrs[i]));
+              if (a->certificate_at.size() < 8)
+                a->certificate_at.push_back(canonical_address(tls_addrs[i]));
             }
           }
         },
@@ -359,7 +376,8 @@ class Scan {
             t->sources.insert(Source::link);
           }
           if (t->linked_from.size() < kMaxLinkedFrom &&
-              std::find(t->linked_from.begin(), t->linked_from.end(), a->home->url) == t->linked_from.end()) {
+              std::find(t->linked_from.begin(), t->linked_from.end(), a->home->url) ==
+                  t->linked_from.end()) {
             t->linked_from.push_back(a->home->url);
           }
         }
@@ -396,7 +414,8 @@ class Scan {
       for (const auto& addr : a.addresses()) own_addr = own_addr || scope_.address(addr);
       if (own_addr || scope_.name(host)) own.push_back(&a);
     }
-    for (auto* a : own) posture::report_exposure(*a, open_ports_, cfg_.ports, cfg_.exposure, ctx_.report);
+    for (auto* a : own)
+      posture::report_exposure(*a, open_ports_, cfg_.ports, cfg_.exposure, ctx_.report);
 
     // TLS of every own host that serves https (port scan or the web checks saw it).
     co_await for_each_bounded(
@@ -414,9 +433,11 @@ class Scan {
           const bool https_home = a.home && a.home->url.rfind("https://", 0) == 0;
           if (!target && https_home && scope_.name(a.host)) target = a.addresses().front();
           if (!target) co_return;
-          const auto r = co_await exposure::inspect_tls(*target, 443, a.host, cfg_.exposure.connect_timeout * 4);
+          const auto r = co_await exposure::inspect_tls(*target, 443, a.host,
+                                                        cfg_.exposure.connect_timeout * 4);
           if (!r.handshake_ok) co_return;
-          posture::report_tls(a.host, 443, canonical_address(*target), r, cfg_.exposure, clock_.now(), ctx_.report);
+          posture::report_tls(a.host, 443, canonical_address(*target), r, cfg_.exposure,
+                              clock_.now(), ctx_.report);
         },
         "tls");
   }
@@ -445,9 +466,10 @@ class Scan {
       ev["answers"] = r.answers.size();
       ev["recursion_available"] = true;
       ev["vantage"] = "agent";
-      ctx_.report.emit("dns.open_resolver", Severity::high, canonical_address(addr), "",
-                       "A resolver on the institution's address answers recursive queries for any name",
-                       "本单位地址上的 DNS 服务器对任意域名提供递归解析（开放解析器）", std::move(ev));
+      ctx_.report.emit(
+          "dns.open_resolver", Severity::high, canonical_address(addr), "",
+          "A resolver on the institution's address answers recursive queries for any name",
+          "本单位地址上的 DNS 服务器对任意域名提供递归解析（开放解析器）", std::move(ev));
     }
   }
 
@@ -485,15 +507,17 @@ ScanInputs prepare_scan(const ScanConfig& config) {
   if (!config.registry.empty()) {
     in.registry = std::make_unique<Registry>(Registry::load(config.registry));
     for (const int line : in.registry->duplicate_lines()) {
-      spdlog::warn("{}:{}: the same domain is registered again; the first entry is kept", config.registry, line);
+      spdlog::warn("{}:{}: the same domain is registered again; the first entry is kept",
+                   config.registry, line);
     }
   }
-  if (!config.discovery.wordlist_file.empty()) in.wordlist = discovery::load_wordlist(config.discovery.wordlist_file);
+  if (!config.discovery.wordlist_file.empty())
+    in.wordlist = discovery::load_wordlist(config.discovery.wordlist_file);
   return in;
 }
 
-ScanOutcome run_scan(const ScanConfig& config, const ScanInputs& inputs, FindingSink& sink, const Clock& clock,
-                     const ScanRunOptions& options) {
+ScanOutcome run_scan(const ScanConfig& config, const ScanInputs& inputs, FindingSink& sink,
+                     const Clock& clock, const ScanRunOptions& options) {
   asio::io_context io;
   dns::ResolverOptions ropt;
   ropt.servers = resolver_servers(config);

@@ -34,7 +34,7 @@ struct ScanOutcome {
 };
 
 // Runs the scan to the end; never throws for what it finds on the network.
-ScanOutcome run_scan(const ScanConfig& config, const ScanInputs& inputs, FindingSink& sink, const Clock& clock,
-                     const ScanRunOptions& options);
+ScanOutcome run_scan(const ScanConfig& config, const ScanInputs& inputs, FindingSink& sink,
+                     const Clock& clock, const ScanRunOptions& options);
 
 }  // namespace edusight::agent

@@ -39,7 +39,8 @@ class Reader {
   }
 
   // Refuses keys that are not in `known`, naming the closest intent.
-  void only_keys(const YAML::Node& n, const std::string& where, const std::set<std::string>& known) const {
+  void only_keys(const YAML::Node& n, const std::string& where,
+                 const std::set<std::string>& known) const {
     for (const auto& kv : n) {
       const auto key = kv.first.as<std::string>();
       if (!known.count(key)) {
@@ -70,7 +71,8 @@ class Reader {
     const auto s = scalar(n, what);
     double v = 0;
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size()) fail(n, what + " must be a number, not '" + s + "'");
+    if (ec != std::errc{} || p != s.data() + s.size())
+      fail(n, what + " must be a number, not '" + s + "'");
     if (v < lo || v > hi) {
       std::ostringstream os;
       os << what << " must be between " << lo << " and " << hi << ", not " << s;
@@ -83,9 +85,11 @@ class Reader {
     const auto s = scalar(n, what);
     int v = 0;
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size()) fail(n, what + " must be a whole number, not '" + s + "'");
+    if (ec != std::errc{} || p != s.data() + s.size())
+      fail(n, what + " must be a whole number, not '" + s + "'");
     if (v < lo || v > hi) {
-      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", not " + s);
+      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                  ", not " + s);
     }
     return v;
   }
@@ -145,7 +149,8 @@ Prefix parse_prefix_or_throw(const std::string& text, const std::string& origin)
   return *p;
 }
 
-std::vector<std::uint16_t> parse_ports_or_throw(const std::string& text, const std::string& origin) {
+std::vector<std::uint16_t> parse_ports_or_throw(const std::string& text,
+                                                const std::string& origin) {
   std::vector<std::uint16_t> out;
   std::string_view rest = text;
   while (!rest.empty()) {
@@ -156,7 +161,8 @@ std::vector<std::uint16_t> parse_ports_or_throw(const std::string& text, const s
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     unsigned v = 0;
     const auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-    if (item.empty() || ec != std::errc{} || p != item.data() + item.size() || v == 0 || v > 65535) {
+    if (item.empty() || ec != std::errc{} || p != item.data() + item.size() || v == 0 ||
+        v > 65535) {
       throw ConfigError(origin, 0, 0, "'" + std::string(item) + "' is not a port (1-65535)");
     }
     out.push_back(static_cast<std::uint16_t>(v));
@@ -195,9 +201,13 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
         c.resolvers.push_back(text);
       }
     }
-    if (n["timeout_ms"]) c.timeouts.dns = std::chrono::milliseconds(r.integer(n["timeout_ms"], "dns.timeout_ms", 50, 60000));
+    if (n["timeout_ms"])
+      c.timeouts.dns =
+          std::chrono::milliseconds(r.integer(n["timeout_ms"], "dns.timeout_ms", 50, 60000));
     if (n["tries"]) c.timeouts.dns_tries = r.integer(n["tries"], "dns.tries", 1, 10);
-    if (n["queries_per_second"]) c.limits.dns_queries_per_second = r.number(n["queries_per_second"], "dns.queries_per_second", 1, 1e6);
+    if (n["queries_per_second"])
+      c.limits.dns_queries_per_second =
+          r.number(n["queries_per_second"], "dns.queries_per_second", 1, 1e6);
   }
   if (const auto n = root["registry"]) c.registry = r.scalar(n, "registry");
   if (const auto n = root["targets"]) c.targets = r.list(n, "targets");
@@ -211,9 +221,12 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
     r.only_keys(n, "output", {"format"});
     if (n["format"]) {
       const auto f = r.scalar(n["format"], "output.format");
-      if (f == "jsonl") c.format = OutputFormat::jsonl;
-      else if (f == "table") c.format = OutputFormat::table;
-      else r.fail(n["format"], "output.format must be jsonl or table, not '" + f + "'");
+      if (f == "jsonl")
+        c.format = OutputFormat::jsonl;
+      else if (f == "table")
+        c.format = OutputFormat::table;
+      else
+        r.fail(n["format"], "output.format must be jsonl or table, not '" + f + "'");
     }
   }
   if (const auto n = root["agent"]) {
@@ -223,44 +236,71 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
   }
   if (const auto n = root["limits"]) {
     r.expect_map(n, "limits");
-    r.only_keys(n, "limits", {"new_connections_per_second", "max_concurrent_connections",
-                              "max_concurrent_hosts", "requests_per_second_per_host"});
-    if (n["new_connections_per_second"]) c.limits.new_connections_per_second = r.number(n["new_connections_per_second"], "limits.new_connections_per_second", 1, 1e6);
-    if (n["max_concurrent_connections"]) c.limits.max_concurrent_connections = r.integer(n["max_concurrent_connections"], "limits.max_concurrent_connections", 1, 10000);
-    if (n["max_concurrent_hosts"]) c.limits.max_concurrent_hosts = r.integer(n["max_concurrent_hosts"], "limits.max_concurrent_hosts", 1, 10000);
-    if (n["requests_per_second_per_host"]) c.limits.requests_per_second_per_host = r.number(n["requests_per_second_per_host"], "limits.requests_per_second_per_host", 0.1, 1e5);
+    r.only_keys(n, "limits",
+                {"new_connections_per_second", "max_concurrent_connections", "max_concurrent_hosts",
+                 "requests_per_second_per_host"});
+    if (n["new_connections_per_second"])
+      c.limits.new_connections_per_second =
+          r.number(n["new_connections_per_second"], "limits.new_connections_per_second", 1, 1e6);
+    if (n["max_concurrent_connections"])
+      c.limits.max_concurrent_connections =
+          r.integer(n["max_concurrent_connections"], "limits.max_concurrent_connections", 1, 10000);
+    if (n["max_concurrent_hosts"])
+      c.limits.max_concurrent_hosts =
+          r.integer(n["max_concurrent_hosts"], "limits.max_concurrent_hosts", 1, 10000);
+    if (n["requests_per_second_per_host"])
+      c.limits.requests_per_second_per_host = r.number(
+          n["requests_per_second_per_host"], "limits.requests_per_second_per_host", 0.1, 1e5);
   }
   if (const auto n = root["timeouts"]) {
     r.expect_map(n, "timeouts");
     r.only_keys(n, "timeouts", {"connect_ms", "total_ms"});
-    if (n["connect_ms"]) c.timeouts.connect = std::chrono::milliseconds(r.integer(n["connect_ms"], "timeouts.connect_ms", 10, 120000));
-    if (n["total_ms"]) c.timeouts.total = std::chrono::milliseconds(r.integer(n["total_ms"], "timeouts.total_ms", 10, 600000));
+    if (n["connect_ms"])
+      c.timeouts.connect =
+          std::chrono::milliseconds(r.integer(n["connect_ms"], "timeouts.connect_ms", 10, 120000));
+    if (n["total_ms"])
+      c.timeouts.total =
+          std::chrono::milliseconds(r.integer(n["total_ms"], "timeouts.total_ms", 10, 600000));
   }
   if (const auto n = root["thresholds"]) {
     r.expect_map(n, "thresholds");
     r.only_keys(n, "thresholds", {"content_similarity", "link_support", "slow_ms", "slow_tries"});
-    if (n["content_similarity"]) c.thresholds.content_similarity = r.number(n["content_similarity"], "thresholds.content_similarity", 0, 1);
-    if (n["link_support"]) c.thresholds.link_support = r.number(n["link_support"], "thresholds.link_support", 0, 1);
-    if (n["slow_ms"]) c.thresholds.slow = std::chrono::milliseconds(r.integer(n["slow_ms"], "thresholds.slow_ms", 1, 60000));
-    if (n["slow_tries"]) c.thresholds.slow_tries = r.integer(n["slow_tries"], "thresholds.slow_tries", 1, 15);
+    if (n["content_similarity"])
+      c.thresholds.content_similarity =
+          r.number(n["content_similarity"], "thresholds.content_similarity", 0, 1);
+    if (n["link_support"])
+      c.thresholds.link_support = r.number(n["link_support"], "thresholds.link_support", 0, 1);
+    if (n["slow_ms"])
+      c.thresholds.slow =
+          std::chrono::milliseconds(r.integer(n["slow_ms"], "thresholds.slow_ms", 1, 60000));
+    if (n["slow_tries"])
+      c.thresholds.slow_tries = r.integer(n["slow_tries"], "thresholds.slow_tries", 1, 15);
   }
   if (const auto n = root["crawl"]) {
     r.expect_map(n, "crawl");
     r.only_keys(n, "crawl", {"max_depth", "max_links_per_level", "max_pages_per_level"});
     if (n["max_depth"]) c.crawl.max_depth = r.integer(n["max_depth"], "crawl.max_depth", 1, 3);
-    if (n["max_links_per_level"]) c.crawl.max_links_per_level = r.integer(n["max_links_per_level"], "crawl.max_links_per_level", 1, 5000);
-    if (n["max_pages_per_level"]) c.crawl.max_pages_per_level = r.integer(n["max_pages_per_level"], "crawl.max_pages_per_level", 1, 1000);
+    if (n["max_links_per_level"])
+      c.crawl.max_links_per_level =
+          r.integer(n["max_links_per_level"], "crawl.max_links_per_level", 1, 5000);
+    if (n["max_pages_per_level"])
+      c.crawl.max_pages_per_level =
+          r.integer(n["max_pages_per_level"], "crawl.max_pages_per_level", 1, 1000);
   }
   if (const auto n = root["discovery"]) {
     r.expect_map(n, "discovery");
-    r.only_keys(n, "discovery", {"enabled", "axfr", "wordlist", "wordlist_file", "ptr_sweep", "port_scan",
-                                 "certificates", "follow_links", "max_sweep_addresses", "scope"});
+    r.only_keys(n, "discovery",
+                {"enabled", "axfr", "wordlist", "wordlist_file", "ptr_sweep", "port_scan",
+                 "certificates", "follow_links", "max_sweep_addresses", "scope"});
     auto flag = [&](const char* key, bool& out) {
       if (!n[key]) return;
       const auto v = r.scalar(n[key], std::string("discovery.") + key);
-      if (v == "true" || v == "yes" || v == "on") out = true;
-      else if (v == "false" || v == "no" || v == "off") out = false;
-      else r.fail(n[key], std::string("discovery.") + key + " must be true or false, not '" + v + "'");
+      if (v == "true" || v == "yes" || v == "on")
+        out = true;
+      else if (v == "false" || v == "no" || v == "off")
+        out = false;
+      else
+        r.fail(n[key], std::string("discovery.") + key + " must be true or false, not '" + v + "'");
     };
     flag("enabled", c.discovery.enabled);
     flag("axfr", c.discovery.axfr);
@@ -269,13 +309,17 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
     flag("port_scan", c.discovery.port_scan);
     flag("certificates", c.discovery.certificates);
     flag("follow_links", c.discovery.follow_links);
-    if (n["wordlist_file"]) c.discovery.wordlist_file = r.scalar(n["wordlist_file"], "discovery.wordlist_file");
-    if (n["max_sweep_addresses"]) c.discovery.max_sweep_addresses = r.integer(n["max_sweep_addresses"], "discovery.max_sweep_addresses", 0, 1 << 24);
+    if (n["wordlist_file"])
+      c.discovery.wordlist_file = r.scalar(n["wordlist_file"], "discovery.wordlist_file");
+    if (n["max_sweep_addresses"])
+      c.discovery.max_sweep_addresses =
+          r.integer(n["max_sweep_addresses"], "discovery.max_sweep_addresses", 0, 1 << 24);
     if (const auto d = n["scope"]) {
       std::size_t i = 0;
       for (const auto& text : r.list(d, "discovery.scope")) {
         const auto item = d.IsSequence() ? d[i++] : d;
-        c.discovery.scope.push_back(r.at(item, [&] { return parse_prefix_or_throw(text, r.origin()); }));
+        c.discovery.scope.push_back(
+            r.at(item, [&] { return parse_prefix_or_throw(text, r.origin()); }));
       }
     }
   }
@@ -283,21 +327,30 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
     r.expect_map(n, "exposure");
     r.only_keys(n, "exposure", {"risky_ports", "tls_expiring_days", "connect_timeout_ms"});
     if (const auto rp = n["risky_ports"]) {
-      if (!rp.IsMap()) r.fail(rp, "exposure.risky_ports must map port numbers to service names, e.g. 6379: redis");
+      if (!rp.IsMap())
+        r.fail(rp, "exposure.risky_ports must map port numbers to service names, e.g. 6379: redis");
       c.exposure.risky_ports.clear();
       for (const auto& kv : rp) {
         const int port = r.integer(kv.first, "a port in exposure.risky_ports", 1, 65535);
-        c.exposure.risky_ports.emplace_back(static_cast<std::uint16_t>(port), r.scalar(kv.second, "a service name"));
+        c.exposure.risky_ports.emplace_back(static_cast<std::uint16_t>(port),
+                                            r.scalar(kv.second, "a service name"));
       }
     }
-    if (n["tls_expiring_days"]) c.exposure.tls_expiring_days = r.integer(n["tls_expiring_days"], "exposure.tls_expiring_days", 1, 3650);
-    if (n["connect_timeout_ms"]) c.exposure.connect_timeout = std::chrono::milliseconds(r.integer(n["connect_timeout_ms"], "exposure.connect_timeout_ms", 10, 60000));
+    if (n["tls_expiring_days"])
+      c.exposure.tls_expiring_days =
+          r.integer(n["tls_expiring_days"], "exposure.tls_expiring_days", 1, 3650);
+    if (n["connect_timeout_ms"])
+      c.exposure.connect_timeout = std::chrono::milliseconds(
+          r.integer(n["connect_timeout_ms"], "exposure.connect_timeout_ms", 10, 60000));
   }
   if (const auto n = root["zombie"]) {
     r.expect_map(n, "zombie");
     r.only_keys(n, "zombie", {"expired_certificate_days", "stale_years"});
-    if (n["expired_certificate_days"]) c.zombie.expired_certificate_days = r.integer(n["expired_certificate_days"], "zombie.expired_certificate_days", 1, 36500);
-    if (n["stale_years"]) c.zombie.stale_years = r.integer(n["stale_years"], "zombie.stale_years", 1, 100);
+    if (n["expired_certificate_days"])
+      c.zombie.expired_certificate_days =
+          r.integer(n["expired_certificate_days"], "zombie.expired_certificate_days", 1, 36500);
+    if (n["stale_years"])
+      c.zombie.stale_years = r.integer(n["stale_years"], "zombie.stale_years", 1, 100);
   }
   return c;
 }
@@ -311,20 +364,25 @@ ScanConfig load_scan_config(const std::string& path) {
   // Files named in the configuration are relative to it, not to wherever the agent runs.
   const auto dir = std::filesystem::path(path).parent_path();
   for (auto* file : {&c.registry, &c.discovery.wordlist_file}) {
-    if (!file->empty() && std::filesystem::path(*file).is_relative()) *file = (dir / *file).string();
+    if (!file->empty() && std::filesystem::path(*file).is_relative())
+      *file = (dir / *file).string();
   }
   return c;
 }
 
 void validate_scan_config(const ScanConfig& c) {
   if (c.institution.own_domains.empty() && c.institution.own_prefixes.empty()) {
-    throw ConfigError("configuration", 0, 0,
-                      "no own domain or own prefix: give --own-domain/--own-prefix or institution.own_domains");
+    throw ConfigError(
+        "configuration", 0, 0,
+        "no own domain or own prefix: give --own-domain/--own-prefix or institution.own_domains");
   }
-  if (c.resolvers.empty()) throw ConfigError("configuration", 0, 0, "no resolver: give --resolver or dns.resolvers");
-  if (c.targets.empty()) throw ConfigError("configuration", 0, 0, "no target: give --target or targets");
+  if (c.resolvers.empty())
+    throw ConfigError("configuration", 0, 0, "no resolver: give --resolver or dns.resolvers");
+  if (c.targets.empty())
+    throw ConfigError("configuration", 0, 0, "no target: give --target or targets");
   if (c.timeouts.connect > c.timeouts.total) {
-    throw ConfigError("configuration", 0, 0, "timeouts.connect_ms must not exceed timeouts.total_ms");
+    throw ConfigError("configuration", 0, 0,
+                      "timeouts.connect_ms must not exceed timeouts.total_ms");
   }
 }
 

@@ -10,17 +10,23 @@ namespace edusight {
 
 std::string_view to_string(Severity s) {
   switch (s) {
-    case Severity::info: return "info";
-    case Severity::low: return "low";
-    case Severity::medium: return "medium";
-    case Severity::high: return "high";
-    case Severity::critical: return "critical";
+    case Severity::info:
+      return "info";
+    case Severity::low:
+      return "low";
+    case Severity::medium:
+      return "medium";
+    case Severity::high:
+      return "high";
+    case Severity::critical:
+      return "critical";
   }
   return "info";
 }
 
 std::optional<Severity> parse_severity(std::string_view s) {
-  for (auto v : {Severity::info, Severity::low, Severity::medium, Severity::high, Severity::critical}) {
+  for (auto v :
+       {Severity::info, Severity::low, Severity::medium, Severity::high, Severity::critical}) {
     if (to_string(v) == s) return v;
   }
   return std::nullopt;
@@ -74,6 +80,8 @@ boost::json::object to_json(const Finding& f) {
   return o;
 }
 
-std::string to_jsonl(const Finding& f) { return boost::json::serialize(to_json(f)); }
+std::string to_jsonl(const Finding& f) {
+  return boost::json::serialize(to_json(f));
+}
 
 }  // namespace edusight

@@ -75,7 +75,8 @@ bool is_within_zone(std::string_view name, std::string_view zone) {
   if (name.size() < zone.size()) return false;
   if (name.size() == zone.size()) return name == zone;
   // Label boundary: "evil-demo.edu.cn" is not within "demo.edu.cn".
-  return name.substr(name.size() - zone.size()) == zone && name[name.size() - zone.size() - 1] == '.';
+  return name.substr(name.size() - zone.size()) == zone &&
+         name[name.size() - zone.size() - 1] == '.';
 }
 
 }  // namespace edusight

@@ -41,7 +41,8 @@ std::optional<Prefix> Prefix::parse(std::string_view text, std::string* why) {
   const auto addr_text = text.substr(0, slash);
   const auto addr = parse_address(addr_text);
   if (!addr) return fail("'" + std::string(addr_text) + "' is not an IPv4 or IPv6 address");
-  if (is_ipv4_mapped(*addr)) return fail("IPv4-mapped prefixes are not accepted; write the IPv4 form");
+  if (is_ipv4_mapped(*addr))
+    return fail("IPv4-mapped prefixes are not accepted; write the IPv4 form");
 
   Prefix p;
   p.v6_ = addr->is_v6();
@@ -52,14 +53,16 @@ std::optional<Prefix> Prefix::parse(std::string_view text, std::string* why) {
     int len = -1;
     const auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
     if (ec != std::errc{} || ptr != len_text.data() + len_text.size() || len < 0 || len > max_len) {
-      return fail("prefix length '" + std::string(len_text) + "' must be 0.." + std::to_string(max_len));
+      return fail("prefix length '" + std::string(len_text) + "' must be 0.." +
+                  std::to_string(max_len));
     }
     p.length_ = len;
   }
   p.bytes_ = bytes_of(*addr);
   // Host bits set (192.0.2.1/24) usually means a typo; refuse rather than guess.
   std::array<std::uint8_t, 16> masked = p.bytes_;
-  for (int bit = p.length_; bit < max_len; ++bit) masked[bit / 8] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
+  for (int bit = p.length_; bit < max_len; ++bit)
+    masked[bit / 8] &= static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
   if (masked != p.bytes_) return fail("'" + std::string(text) + "' has host bits set");
   return p;
 }

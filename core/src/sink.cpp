@@ -27,8 +27,8 @@ void TableSink::close() {
                static_cast<int>(w_subject), "SUBJECT", "TITLE");
   for (const auto& f : rows_) {
     const std::string sev(to_string(f.severity));
-    std::fprintf(out_, "%-8s  %-*s  %-*s  %s\n", sev.c_str(), static_cast<int>(w_kind), f.kind.c_str(),
-                 static_cast<int>(w_subject), f.subject.c_str(), f.title.c_str());
+    std::fprintf(out_, "%-8s  %-*s  %-*s  %s\n", sev.c_str(), static_cast<int>(w_kind),
+                 f.kind.c_str(), static_cast<int>(w_subject), f.subject.c_str(), f.title.c_str());
   }
   std::fprintf(out_, "%zu finding%s\n", rows_.size(), rows_.size() == 1 ? "" : "s");
   std::fflush(out_);

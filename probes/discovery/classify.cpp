@@ -13,7 +13,8 @@ namespace {
 
 std::string lower_ascii(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -40,7 +41,8 @@ int year_of(std::chrono::system_clock::time_point t) {
 std::optional<int> http_date_year(std::string_view v) {
   for (std::size_t i = 0; i + 4 <= v.size(); ++i) {
     if (std::isdigit(static_cast<unsigned char>(v[i])) && i + 4 <= v.size() &&
-        std::all_of(v.begin() + i, v.begin() + i + 4, [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
+        std::all_of(v.begin() + i, v.begin() + i + 4,
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
         (i == 0 || v[i - 1] == ' ') && (i + 4 == v.size() || v[i + 4] == ' ')) {
       const int y = std::stoi(std::string(v.substr(i, 4)));
       if (y >= 1990 && y <= 2100) return y;
@@ -71,9 +73,12 @@ std::optional<int> copyright_year(std::string_view text) {
       // The years in the 40 bytes after the marker, e.g. "© 2009-2016".
       const auto window = t.substr(pos, 48);
       for (std::size_t i = 0; i + 4 <= window.size(); ++i) {
-        if (!std::all_of(window.begin() + i, window.begin() + i + 4, [](char c) { return c >= '0' && c <= '9'; })) continue;
+        if (!std::all_of(window.begin() + i, window.begin() + i + 4,
+                         [](char c) { return c >= '0' && c <= '9'; }))
+          continue;
         if (i > 0 && std::isdigit(static_cast<unsigned char>(window[i - 1]))) continue;
-        if (i + 4 < window.size() && std::isdigit(static_cast<unsigned char>(window[i + 4]))) continue;
+        if (i + 4 < window.size() && std::isdigit(static_cast<unsigned char>(window[i + 4])))
+          continue;
         const int y = std::stoi(window.substr(i, 4));
         if (y >= 1990 && y <= 2100) best = std::max(best.value_or(0), y);
       }
@@ -86,13 +91,21 @@ std::optional<int> copyright_year(std::string_view text) {
 bool is_default_server_page(std::string_view title, std::string_view text) {
   const auto t = lower_ascii(title);
   const auto x = lower_ascii(text.substr(0, 2000));
-  static const char* titles[] = {"welcome to nginx", "apache2 debian default page", "apache2 ubuntu default page",
-                                 "test page for the apache", "iis windows server", "iis7", "apache tomcat",
-                                 "it works!", "welcome to centos", "test page for the nginx"};
+  static const char* titles[] = {"welcome to nginx",
+                                 "apache2 debian default page",
+                                 "apache2 ubuntu default page",
+                                 "test page for the apache",
+                                 "iis windows server",
+                                 "iis7",
+                                 "apache tomcat",
+                                 "it works!",
+                                 "welcome to centos",
+                                 "test page for the nginx"};
   for (const auto* m : titles) {
     if (t.find(m) != std::string::npos) return true;
   }
-  return x.find("if you see this page, the nginx web server is successfully installed") != std::string::npos;
+  return x.find("if you see this page, the nginx web server is successfully installed") !=
+         std::string::npos;
 }
 
 Ties find_ties(const Asset& a, const std::vector<std::string>& unit_names) {
@@ -104,7 +117,8 @@ Ties find_ties(const Asset& a, const std::vector<std::string>& unit_names) {
     const auto name = lower_ascii(raw);
     bool seen = false;
     if (a.home) {
-      if (lower_ascii(a.home->page.title).find(name) != std::string::npos) t.unit_name_in_title = seen = true;
+      if (lower_ascii(a.home->page.title).find(name) != std::string::npos)
+        t.unit_name_in_title = seen = true;
       if (a.home->page.text.find(name) != std::string::npos) t.unit_name_in_text = seen = true;
       if (a.home->certificate) {
         const auto subj = lower_ascii(a.home->certificate->subject);
@@ -116,7 +130,8 @@ Ties find_ties(const Asset& a, const std::vector<std::string>& unit_names) {
   return t;
 }
 
-AbandonmentSigns abandonment_signs(const Asset& a, const ZombieConfig& z, std::chrono::system_clock::time_point now) {
+AbandonmentSigns abandonment_signs(const Asset& a, const ZombieConfig& z,
+                                   std::chrono::system_clock::time_point now) {
   AbandonmentSigns s;
   if (!a.home) return s;
   const int this_year = year_of(now);
@@ -132,7 +147,10 @@ AbandonmentSigns abandonment_signs(const Asset& a, const ZombieConfig& z, std::c
     s.reasons.push_back("Last-Modified " + a.home->last_modified);
   }
   if (a.home->certificate && a.home->certificate->not_after.time_since_epoch().count() != 0) {
-    const auto days = std::chrono::duration_cast<std::chrono::hours>(now - a.home->certificate->not_after).count() / 24;
+    const auto days =
+        std::chrono::duration_cast<std::chrono::hours>(now - a.home->certificate->not_after)
+            .count() /
+        24;
     if (days >= z.expired_certificate_days) {
       s.certificate_expired_days = static_cast<int>(days);
       s.reasons.push_back("certificate expired " + std::to_string(days) + " days ago");
@@ -171,9 +189,10 @@ void classify_and_report(Inventory& inventory, const ClassifyInput& in, ipv6::Re
       ev["cname_chain"] = strings(chain);
       ev["missing_name"] = chain.back();
       ev["missing_registrable_domain"] = registrable_domain(chain.back());
-      report.emit("dns.dangling_cname", Severity::high, host, "",
-                  "CNAME points at a name that does not exist: whoever registers it can take the name over",
-                  "CNAME 指向不存在的域名，存在子域名接管风险", std::move(ev));
+      report.emit(
+          "dns.dangling_cname", Severity::high, host, "",
+          "CNAME points at a name that does not exist: whoever registers it can take the name over",
+          "CNAME 指向不存在的域名，存在子域名接管风险", std::move(ev));
     }
 
     const bool resolves = !addrs.empty();
@@ -207,7 +226,8 @@ void classify_and_report(Inventory& inventory, const ClassifyInput& in, ipv6::Re
     if (!a.role.empty()) base["role"] = a.role;
 
     if (resolves) {
-      report.emit("asset.discovered", Severity::info, host, "", "System discovered", "发现信息系统", base);
+      report.emit("asset.discovered", Severity::info, host, "", "System discovered", "发现信息系统",
+                  base);
     }
 
     // Category 1: our name, someone else's address (cloud, CDN, hosting). Never 双非.
@@ -221,7 +241,8 @@ void classify_and_report(Inventory& inventory, const ClassifyInput& in, ipv6::Re
     // Category 2: our address, someone else's name.
     if (resolves && !own_domain && own_address) {
       report.emit("asset.non_own_domain", Severity::medium, host, "",
-                  "A system on the institution's addresses runs under a domain that is not the institution's",
+                  "A system on the institution's addresses runs under a domain that is not the "
+                  "institution's",
                   "本单位 IP 地址上运行非本单位域名的系统", base);
     }
     // Category 3 (双非): neither, yet tied to the institution. A link alone is not a tie.
@@ -238,7 +259,8 @@ void classify_and_report(Inventory& inventory, const ClassifyInput& in, ipv6::Re
         t["unit_names_seen"] = strings(ties.unit_names_seen);
         ev["ties"] = std::move(t);
         report.emit("asset.dual_non_own", Severity::high, host, "",
-                    "System on neither the institution's domain nor its addresses, yet tied to the institution (双非)",
+                    "System on neither the institution's domain nor its addresses, yet tied to the "
+                    "institution (双非)",
                     "双非系统：既非本单位域名也非本单位 IP 地址，但与本单位相关", std::move(ev));
       }
     }
@@ -254,15 +276,18 @@ void classify_and_report(Inventory& inventory, const ClassifyInput& in, ipv6::Re
         if (final_host != host && in.registry->find(final_host)) alias_of = final_host;
       }
     }
-    if (in.registry && live && (own_domain || own_address) && !a.registered && alias_of.empty() && a.role.empty()) {
-      report.emit("asset.unregistered", Severity::low, host, "", "Live system missing from the registry of information systems",
+    if (in.registry && live && (own_domain || own_address) && !a.registered && alias_of.empty() &&
+        a.role.empty()) {
+      report.emit("asset.unregistered", Severity::low, host, "",
+                  "Live system missing from the registry of information systems",
                   "在用信息系统未登记在信息系统名录中", base);
     }
     if (a.registered) {
       std::vector<std::string> reasons;
       if (!resolves) {
-        reasons.push_back(a.dns && a.dns->status == dns::Status::nxdomain ? "name does not exist in DNS"
-                                                                          : "name has no address");
+        reasons.push_back(a.dns && a.dns->status == dns::Status::nxdomain
+                              ? "name does not exist in DNS"
+                              : "name has no address");
       } else if (!live) {
         reasons.push_back("nothing answers on the web ports or the scanned ports");
       }

@@ -26,7 +26,9 @@ struct Ties {
   bool unit_in_certificate = false;
   bool linked_from_own_site = false;  // supporting only: a link alone is not a tie
   std::vector<std::string> unit_names_seen;
-  bool strong() const { return registry || unit_name_in_title || unit_name_in_text || unit_in_certificate; }
+  bool strong() const {
+    return registry || unit_name_in_title || unit_name_in_text || unit_in_certificate;
+  }
 };
 Ties find_ties(const Asset& a, const std::vector<std::string>& unit_names);
 
@@ -36,7 +38,8 @@ struct AbandonmentSigns {
   bool default_page = false;
   std::optional<int> certificate_expired_days;
 };
-AbandonmentSigns abandonment_signs(const Asset& a, const ZombieConfig& z, std::chrono::system_clock::time_point now);
+AbandonmentSigns abandonment_signs(const Asset& a, const ZombieConfig& z,
+                                   std::chrono::system_clock::time_point now);
 
 // Latest year in a copyright notice of the text ("© 2015-2019", "Copyright 2018", "版权所有 2016").
 std::optional<int> copyright_year(std::string_view text);

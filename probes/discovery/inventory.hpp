@@ -15,7 +15,19 @@
 
 namespace edusight::discovery {
 
-enum class Source { registry, target, axfr, wordlist, link, ptr, certificate, port_scan, passive, cname, dns_infrastructure };
+enum class Source {
+  registry,
+  target,
+  axfr,
+  wordlist,
+  link,
+  ptr,
+  certificate,
+  port_scan,
+  passive,
+  cname,
+  dns_infrastructure
+};
 std::string_view to_string(Source s);
 
 struct Asset {

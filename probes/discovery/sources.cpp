@@ -15,17 +15,28 @@ namespace edusight::discovery {
 
 std::string_view to_string(Source s) {
   switch (s) {
-    case Source::registry: return "registry";
-    case Source::target: return "target";
-    case Source::axfr: return "zone_transfer";
-    case Source::wordlist: return "wordlist";
-    case Source::link: return "link";
-    case Source::ptr: return "ptr";
-    case Source::certificate: return "certificate";
-    case Source::port_scan: return "port_scan";
-    case Source::passive: return "passive";
-    case Source::cname: return "cname";
-    case Source::dns_infrastructure: return "dns_infrastructure";
+    case Source::registry:
+      return "registry";
+    case Source::target:
+      return "target";
+    case Source::axfr:
+      return "zone_transfer";
+    case Source::wordlist:
+      return "wordlist";
+    case Source::link:
+      return "link";
+    case Source::ptr:
+      return "ptr";
+    case Source::certificate:
+      return "certificate";
+    case Source::port_scan:
+      return "port_scan";
+    case Source::passive:
+      return "passive";
+    case Source::cname:
+      return "cname";
+    case Source::dns_infrastructure:
+      return "dns_infrastructure";
   }
   return "unknown";
 }
@@ -34,7 +45,9 @@ namespace {
 
 constexpr int kDnsWorkers = 32;
 
-bool is_host_record(dns::RType t) { return t == dns::RType::A || t == dns::RType::AAAA || t == dns::RType::CNAME; }
+bool is_host_record(dns::RType t) {
+  return t == dns::RType::A || t == dns::RType::AAAA || t == dns::RType::CNAME;
+}
 
 std::set<std::string> address_set(const dns::AddressLookup& a) {
   std::set<std::string> s;
@@ -45,7 +58,8 @@ std::set<std::string> address_set(const dns::AddressLookup& a) {
 
 }  // namespace
 
-boost::asio::awaitable<void> discover_by_axfr(ipv6::ScanState& state, std::string zone, Inventory& inventory) {
+boost::asio::awaitable<void> discover_by_axfr(ipv6::ScanState& state, std::string zone,
+                                              Inventory& inventory) {
   auto& ctx = state.ctx();
   const auto ns = co_await ctx.dns.query(zone, dns::RType::NS);
   if (ns.status != dns::Status::ok) co_return;
@@ -63,7 +77,8 @@ boost::asio::awaitable<void> discover_by_axfr(ipv6::ScanState& state, std::strin
     for (const auto& addr : tries) {
       const auto x = co_await ctx.dns.axfr({addr, 53}, zone);
       if (!x.allowed) continue;
-      allowed_by.push_back({{"name_server", rec.data}, {"address", canonical_address(addr)},
+      allowed_by.push_back({{"name_server", rec.data},
+                            {"address", canonical_address(addr)},
                             {"records", x.records.size()}});
       records = std::max(records, x.records.size());
       for (const auto& r : x.records) {
@@ -86,16 +101,21 @@ boost::asio::awaitable<void> discover_by_axfr(ipv6::ScanState& state, std::strin
 const std::vector<std::string>& builtin_wordlist() {
   // Names Chinese campuses commonly give their systems (pinyin initials and English).
   static const std::vector<std::string> words{
-      "www", "mail", "email", "webmail", "smtp", "pop", "imap", "mx", "ns", "ns1", "ns2", "dns",
-      "oa", "jwc", "jw", "jwxt", "yjs", "yjsy", "grs", "xsc", "rsc", "cwc", "kjc", "zsb", "zs",
-      "xxgk", "xxb", "nic", "net", "its", "lib", "library", "tsg", "news", "xww", "xb", "portal",
-      "my", "ehall", "i", "sso", "cas", "ids", "auth", "login", "vpn", "webvpn", "ca", "pay",
-      "card", "ykt", "hr", "lab", "labs", "git", "gitlab", "svn", "wiki", "bbs", "blog", "cloud",
-      "pan", "disk", "mirror", "mirrors", "ftp", "sftp", "video", "tv", "live", "meeting", "zoom",
-      "survey", "wj", "events", "cms", "web", "home", "old", "new", "test", "dev", "demo", "api",
-      "app", "apps", "m", "mobile", "wap", "cdn", "static", "img", "file", "files", "download",
-      "db", "mysql", "redis", "cache", "es", "search", "monitor", "zabbix", "grafana", "jenkins",
-      "intra", "intranet", "admin", "manage", "open", "data", "dc", "hpc", "gpu", "ai"};
+      "www",     "mail",  "email",    "webmail", "smtp",   "pop",     "imap",     "mx",
+      "ns",      "ns1",   "ns2",      "dns",     "oa",     "jwc",     "jw",       "jwxt",
+      "yjs",     "yjsy",  "grs",      "xsc",     "rsc",    "cwc",     "kjc",      "zsb",
+      "zs",      "xxgk",  "xxb",      "nic",     "net",    "its",     "lib",      "library",
+      "tsg",     "news",  "xww",      "xb",      "portal", "my",      "ehall",    "i",
+      "sso",     "cas",   "ids",      "auth",    "login",  "vpn",     "webvpn",   "ca",
+      "pay",     "card",  "ykt",      "hr",      "lab",    "labs",    "git",      "gitlab",
+      "svn",     "wiki",  "bbs",      "blog",    "cloud",  "pan",     "disk",     "mirror",
+      "mirrors", "ftp",   "sftp",     "video",   "tv",     "live",    "meeting",  "zoom",
+      "survey",  "wj",    "events",   "cms",     "web",    "home",    "old",      "new",
+      "test",    "dev",   "demo",     "api",     "app",    "apps",    "m",        "mobile",
+      "wap",     "cdn",   "static",   "img",     "file",   "files",   "download", "db",
+      "mysql",   "redis", "cache",    "es",      "search", "monitor", "zabbix",   "grafana",
+      "jenkins", "intra", "intranet", "admin",   "manage", "open",    "data",     "dc",
+      "hpc",     "gpu",   "ai"};
   return words;
 }
 
@@ -109,18 +129,20 @@ std::vector<std::string> load_wordlist(const std::string& path) {
     const auto hash = line.find('#');
     if (hash != std::string::npos) line.resize(hash);
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.erase(line.begin());
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
+      line.erase(line.begin());
     if (line.empty()) continue;
     const auto c = canonical_host(line);
-    if (!c || c->find('*') != std::string::npos) throw ConfigError(path, n, 1, "'" + line + "' is not a host label");
+    if (!c || c->find('*') != std::string::npos)
+      throw ConfigError(path, n, 1, "'" + line + "' is not a host label");
     out.push_back(*c);
   }
   return out;
 }
 
 boost::asio::awaitable<void> discover_by_wordlist(ipv6::ScanState& state, std::string zone,
-                                                  const std::vector<std::string>& words, Random& random,
-                                                  Inventory& inventory) {
+                                                  const std::vector<std::string>& words,
+                                                  Random& random, Inventory& inventory) {
   // Wildcard probe: labels nobody would register.
   std::set<std::string> wildcard;
   bool is_wildcard = false;
@@ -177,7 +199,8 @@ std::string reverse_name(const boost::asio::ip::address& a) {
   return out + "ip6.arpa";
 }
 
-boost::asio::awaitable<void> discover_by_ptr(ipv6::ScanState& state, std::vector<boost::asio::ip::address> addresses,
+boost::asio::awaitable<void> discover_by_ptr(ipv6::ScanState& state,
+                                             std::vector<boost::asio::ip::address> addresses,
                                              Inventory& inventory) {
   auto& ctx = state.ctx();
   co_await for_each_bounded(
@@ -199,7 +222,8 @@ boost::asio::awaitable<void> discover_by_ptr(ipv6::ScanState& state, std::vector
 std::vector<boost::asio::ip::address> expand_ipv4(const Prefix& p, std::size_t limit) {
   std::vector<boost::asio::ip::address> out;
   if (p.is_v6()) return out;
-  const auto base = parse_address(p.to_string().substr(0, p.to_string().find('/')))->to_v4().to_uint();
+  const auto base =
+      parse_address(p.to_string().substr(0, p.to_string().find('/')))->to_v4().to_uint();
   const int len = p.length();
   const std::uint64_t size = std::uint64_t{1} << (32 - len);
   std::uint64_t first = 0, last = size;

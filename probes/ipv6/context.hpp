@@ -25,8 +25,9 @@ class Reporter {
   void set_ipv6_trustworthy(bool v) { ipv6_trustworthy_ = v; }
   bool ipv6_trustworthy() const { return ipv6_trustworthy_; }
 
-  void emit(std::string kind, Severity severity, std::string subject, std::string_view discriminator,
-            std::string title, std::string title_zh, boost::json::object evidence);
+  void emit(std::string kind, Severity severity, std::string subject,
+            std::string_view discriminator, std::string title, std::string title_zh,
+            boost::json::object evidence);
 
   std::size_t emitted() const { return emitted_; }
 

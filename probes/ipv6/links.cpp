@@ -19,8 +19,8 @@ bool own_host(const ScanConfig& c, const std::string& host) {
 }
 
 // The own-host links of a page, not seen before, up to `limit`.
-std::vector<std::string> new_own_links(const ScanConfig& c, const web::Page& page, std::set<std::string>& seen,
-                                       int limit) {
+std::vector<std::string> new_own_links(const ScanConfig& c, const web::Page& page,
+                                       std::set<std::string>& seen, int limit) {
   std::vector<std::string> out;
   for (const auto& link : page.links) {
     if (static_cast<int>(out.size()) >= limit) break;
@@ -32,7 +32,8 @@ std::vector<std::string> new_own_links(const ScanConfig& c, const web::Page& pag
   return out;
 }
 
-boost::asio::awaitable<void> count_level(ScanState& state, const std::vector<std::string>& links, LevelCount& out) {
+boost::asio::awaitable<void> count_level(ScanState& state, const std::vector<std::string>& links,
+                                         LevelCount& out) {
   for (const auto& url : links) {
     const auto v6 = co_await state.url_works(url, Family::v6);
     if (v6.works) {
@@ -52,7 +53,8 @@ boost::asio::awaitable<void> count_level(ScanState& state, const std::vector<std
 
 }  // namespace
 
-boost::asio::awaitable<LinkSupport> measure_link_support(ScanState& state, const std::string& home_url,
+boost::asio::awaitable<LinkSupport> measure_link_support(ScanState& state,
+                                                         const std::string& home_url,
                                                          const web::Page& home) {
   const auto& cfg = state.ctx().config;
   LinkSupport s;
@@ -71,14 +73,17 @@ boost::asio::awaitable<LinkSupport> measure_link_support(ScanState& state, const
     const auto host = url_host(url);
     if (!host) continue;
     const auto a = co_await state.addresses(*host);
-    const auto* first = !a.ipv4.empty() ? &a.ipv4.front() : (!a.ipv6.empty() ? &a.ipv6.front() : nullptr);
+    const auto* first =
+        !a.ipv4.empty() ? &a.ipv4.front() : (!a.ipv6.empty() ? &a.ipv6.front() : nullptr);
     if (!first) continue;
     ++pages;
     const auto r = co_await state.fetch(url, *first, kMaxPageBytes);
     if (r.final.status != web::Status::ok || !works_status(r.final.http_status)) continue;
-    if (r.final.content_type.find("html") == std::string::npos && !r.final.content_type.empty()) continue;
+    if (r.final.content_type.find("html") == std::string::npos && !r.final.content_type.empty())
+      continue;
     const auto page = web::parse_html(r.final.body, r.final_url);
-    const auto found = new_own_links(cfg, page, seen, cfg.crawl.max_links_per_level - static_cast<int>(level3.size()));
+    const auto found = new_own_links(
+        cfg, page, seen, cfg.crawl.max_links_per_level - static_cast<int>(level3.size()));
     level3.insert(level3.end(), found.begin(), found.end());
   }
   co_await count_level(state, level3, s.level3);

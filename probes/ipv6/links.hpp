@@ -25,7 +25,8 @@ struct LinkSupport {
 };
 
 // `home` is the start page as fetched over IPv4 (or IPv6 when the host has no IPv4).
-boost::asio::awaitable<LinkSupport> measure_link_support(ScanState& state, const std::string& home_url,
+boost::asio::awaitable<LinkSupport> measure_link_support(ScanState& state,
+                                                         const std::string& home_url,
                                                          const web::Page& home);
 
 }  // namespace edusight::ipv6

@@ -14,7 +14,9 @@ std::optional<std::string> url_host(const std::string& url) {
   return canonical_host(host);
 }
 
-bool works_status(long status) { return status >= 200 && status < 400; }
+bool works_status(long status) {
+  return status >= 200 && status < 400;
+}
 
 boost::asio::awaitable<dns::AddressLookup> ScanState::addresses(const std::string& host) {
   auto it = addresses_.find(host);
@@ -58,9 +60,10 @@ boost::asio::awaitable<UrlVerdict> ScanState::url_works(const std::string& url, 
       v.final_url = r.final_url;
       v.works = r.final.status == web::Status::ok && works_status(r.final.http_status);
       if (!v.works) {
-        v.error = r.final.status == web::Status::ok ? "HTTP " + std::to_string(r.final.http_status)
-                                                     : std::string(web::to_string(r.final.status)) +
-                                                           (r.final.error.empty() ? "" : ": " + r.final.error);
+        v.error = r.final.status == web::Status::ok
+                      ? "HTTP " + std::to_string(r.final.http_status)
+                      : std::string(web::to_string(r.final.status)) +
+                            (r.final.error.empty() ? "" : ": " + r.final.error);
       }
     }
   }

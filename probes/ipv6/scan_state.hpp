@@ -14,15 +14,17 @@
 namespace edusight::ipv6 {
 
 enum class Family { v4, v6 };
-inline const char* family_name(Family f) { return f == Family::v4 ? "ipv4" : "ipv6"; }
+inline const char* family_name(Family f) {
+  return f == Family::v4 ? "ipv4" : "ipv6";
+}
 
 // A compact verdict on one URL over one family.
 struct UrlVerdict {
-  bool works = false;     // final status 200-399
+  bool works = false;  // final status 200-399
   long http_status = 0;
-  std::string error;      // why not, when it does not
+  std::string error;  // why not, when it does not
   std::string final_url;
-  std::string address;    // the first hop's address
+  std::string address;  // the first hop's address
 };
 
 class ScanState {
@@ -33,7 +35,8 @@ class ScanState {
 
   // Fetches `url`, following redirects within the family, from the host's first address of
   // that family. Paced per host.
-  boost::asio::awaitable<web::ProbeResult> fetch(const std::string& url, const boost::asio::ip::address& first,
+  boost::asio::awaitable<web::ProbeResult> fetch(const std::string& url,
+                                                 const boost::asio::ip::address& first,
                                                  std::size_t max_body);
 
   // Memoised: does `url` work over `family`?

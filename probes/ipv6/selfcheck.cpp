@@ -52,11 +52,13 @@ VantageFacts parse_proc_ipv6(const std::string& if_inet6, const std::string& ipv
   for (int n = 0; n < 100000 && std::getline(r, line); ++n) {
     std::istringstream ls(line);
     std::string dst, dlen, src, slen, nexthop, metric, ref, use, flags, ifname;
-    if (!(ls >> dst >> dlen >> src >> slen >> nexthop >> metric >> ref >> use >> flags >> ifname)) continue;
+    if (!(ls >> dst >> dlen >> src >> slen >> nexthop >> metric >> ref >> use >> flags >> ifname))
+      continue;
     const unsigned flags_v = static_cast<unsigned>(std::stoul(flags, nullptr, 16));
     // ::/0 that is up (RTF_UP 0x1) and not a reject route (RTF_REJECT 0x200, the kernel's
     // placeholder on lo).
-    if (dst == std::string(32, '0') && dlen == "00" && (flags_v & 0x1) && !(flags_v & 0x200) && ifname != "lo") {
+    if (dst == std::string(32, '0') && dlen == "00" && (flags_v & 0x1) && !(flags_v & 0x200) &&
+        ifname != "lo") {
       f.ipv6_default_route = true;
     }
   }
@@ -75,13 +77,15 @@ boost::asio::awaitable<bool> run_selfcheck(CheckContext& ctx, const VantageSourc
   // DNS over IPv6 works from here.
   boost::json::array resolvers;
   int answering = 0;
-  const std::string probe_name =
-      ctx.config.institution.own_domains.empty() ? std::string(".") : ctx.config.institution.own_domains.front();
+  const std::string probe_name = ctx.config.institution.own_domains.empty()
+                                     ? std::string(".")
+                                     : ctx.config.institution.own_domains.front();
   for (const auto& text : ctx.config.resolvers) {
     const auto hash = text.find('#');
     const auto addr = parse_address(text.substr(0, hash));
     if (!addr) continue;
-    dns::Server s{*addr, static_cast<std::uint16_t>(hash == std::string::npos ? 53 : std::stoi(text.substr(hash + 1)))};
+    dns::Server s{*addr, static_cast<std::uint16_t>(
+                             hash == std::string::npos ? 53 : std::stoi(text.substr(hash + 1)))};
     dns::QueryOptions opt;
     opt.timeout = ctx.config.timeouts.dns;
     opt.tries = 2;
@@ -92,7 +96,8 @@ boost::asio::awaitable<bool> run_selfcheck(CheckContext& ctx, const VantageSourc
     o["address"] = text;
     o["family"] = addr->is_v6() ? "ipv6" : "ipv4";
     o["answers"] = ok;
-    if (!ok) o["error"] = std::string(dns::to_string(r.status)) + (r.error.empty() ? "" : ": " + r.error);
+    if (!ok)
+      o["error"] = std::string(dns::to_string(r.status)) + (r.error.empty() ? "" : ": " + r.error);
     resolvers.push_back(std::move(o));
   }
 
@@ -105,14 +110,18 @@ boost::asio::awaitable<bool> run_selfcheck(CheckContext& ctx, const VantageSourc
   ev["resolvers_answering"] = answering;
   ev["ipv6_trustworthy"] = ok;
   std::string reason;
-  if (!has_addr) reason = "no global IPv6 address";
-  else if (!facts.ipv6_default_route) reason = "no IPv6 default route";
+  if (!has_addr)
+    reason = "no global IPv6 address";
+  else if (!facts.ipv6_default_route)
+    reason = "no IPv6 default route";
   if (!reason.empty()) ev["reason"] = reason;
 
-  ctx.report.emit("agent.selfcheck", ok ? Severity::info : Severity::medium, agent_id, "",
-                  ok ? "Agent vantage has working IPv6" : "Agent vantage has no working IPv6 (" + reason + "): IPv6 results are not trustworthy",
-                  ok ? "探针具备可用的 IPv6" : "探针自身无可用 IPv6（" + reason + "）：本次 IPv6 结果不可信",
-                  std::move(ev));
+  ctx.report.emit(
+      "agent.selfcheck", ok ? Severity::info : Severity::medium, agent_id, "",
+      ok ? "Agent vantage has working IPv6"
+         : "Agent vantage has no working IPv6 (" + reason + "): IPv6 results are not trustworthy",
+      ok ? "探针具备可用的 IPv6" : "探针自身无可用 IPv6（" + reason + "）：本次 IPv6 结果不可信",
+      std::move(ev));
   co_return ok;
 }
 

@@ -1,9 +1,9 @@
 #include "probes/ipv6/web_host.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <boost/json/array.hpp>
 #include <boost/json/value_from.hpp>
+#include <cmath>
 
 #include "edusight/core/names.hpp"
 #include "probes/ipv6/links.hpp"
@@ -72,9 +72,11 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
     }
   }
   auto port_works_v4 = [&](std::uint16_t port) {
-    return std::any_of(v4.begin(), v4.end(), [&](const Attempt& t) { return t.port == port && t.answered(); });
+    return std::any_of(v4.begin(), v4.end(),
+                       [&](const Attempt& t) { return t.port == port && t.answered(); });
   };
-  const bool any_v6 = std::any_of(v6.begin(), v6.end(), [](const Attempt& t) { return t.answered(); });
+  const bool any_v6 =
+      std::any_of(v6.begin(), v6.end(), [](const Attempt& t) { return t.answered(); });
   std::vector<std::uint16_t> web_ports;
   for (const auto port : kWebPorts) {
     if (port_works_v4(port)) web_ports.push_back(port);
@@ -88,7 +90,8 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
   boost::json::object readiness;
   readiness["ipv4"] = addresses_json(addrs.ipv4);
   readiness["ipv6"] = addresses_json(addrs.ipv6);
-  if (!addrs.cname_chain.empty()) readiness["cname_chain"] = boost::json::value_from(addrs.cname_chain);
+  if (!addrs.cname_chain.empty())
+    readiness["cname_chain"] = boost::json::value_from(addrs.cname_chain);
 
   // ipv6.dns.no_aaaa
   if (addrs.ipv6.empty() && !web_ports.empty()) {
@@ -98,12 +101,13 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
     ev["web_ports"] = boost::json::value_from(web_ports);
     if (!addrs.ipv4_mapped.empty()) ev["ipv4_mapped_aaaa"] = addresses_json(addrs.ipv4_mapped);
     const bool mapped = !addrs.ipv4_mapped.empty();
-    ctx.report.emit("ipv6.dns.no_aaaa", Severity::medium, host, "",
-                    mapped ? "Web host has only an IPv4-mapped AAAA (::ffff:a.b.c.d), which is not IPv6"
-                           : "Web host serves over IPv4 but has no AAAA record",
-                    mapped ? "网站仅有 IPv4 映射地址形式的 AAAA 记录（::ffff:a.b.c.d），不算支持 IPv6"
-                           : "网站提供 IPv4 访问但没有 AAAA 记录",
-                    std::move(ev));
+    ctx.report.emit(
+        "ipv6.dns.no_aaaa", Severity::medium, host, "",
+        mapped ? "Web host has only an IPv4-mapped AAAA (::ffff:a.b.c.d), which is not IPv6"
+               : "Web host serves over IPv4 but has no AAAA record",
+        mapped ? "网站仅有 IPv4 映射地址形式的 AAAA 记录（::ffff:a.b.c.d），不算支持 IPv6"
+               : "网站提供 IPv4 访问但没有 AAAA 记录",
+        std::move(ev));
   }
 
   // ipv6.web.unreachable: a port that works over IPv4 must work on every AAAA address.
@@ -170,17 +174,22 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
     if (s4 != s6 || sim < cfg.thresholds.content_similarity) {
       boost::json::object ev;
       ev["port"] = p4->port;
-      ev["ipv4"] = {{"address", canonical_address(p4->address)}, {"status", s4}, {"title", page4.title},
+      ev["ipv4"] = {{"address", canonical_address(p4->address)},
+                    {"status", s4},
+                    {"title", page4.title},
                     {"url", p4->result.final_url}};
-      ev["ipv6"] = {{"address", canonical_address(p6->address)}, {"status", s6}, {"title", page6.title},
+      ev["ipv6"] = {{"address", canonical_address(p6->address)},
+                    {"status", s6},
+                    {"title", page6.title},
                     {"url", p6->result.final_url}};
       ev["similarity"] = std::round(sim * 1000) / 1000;
       ev["threshold"] = cfg.thresholds.content_similarity;
-      ctx.report.emit("ipv6.web.content_mismatch", Severity::medium, host, "",
-                      s4 != s6 ? "Web host answers with a different status over IPv6 than over IPv4"
-                               : "Web host serves different content over IPv6 than over IPv4",
-                      s4 != s6 ? "网站 IPv6 与 IPv4 返回的状态码不同" : "网站 IPv6 与 IPv4 访问内容不一致",
-                      std::move(ev));
+      ctx.report.emit(
+          "ipv6.web.content_mismatch", Severity::medium, host, "",
+          s4 != s6 ? "Web host answers with a different status over IPv6 than over IPv4"
+                   : "Web host serves different content over IPv6 than over IPv4",
+          s4 != s6 ? "网站 IPv6 与 IPv4 返回的状态码不同" : "网站 IPv6 与 IPv4 访问内容不一致",
+          std::move(ev));
     }
 
     // ipv6.web.slow: median of several tries, connect and first byte, fresh connections.
@@ -200,7 +209,8 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
     }
     const long dc = median_us(c6) - median_us(c4);
     const long df = median_us(f6) - median_us(f4);
-    const long limit = static_cast<long>(std::chrono::duration_cast<std::chrono::microseconds>(cfg.thresholds.slow).count());
+    const long limit = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::microseconds>(cfg.thresholds.slow).count());
     readiness["ipv6_extra_first_byte_ms"] = df / 1000;
     if (dc > limit || df > limit) {
       facts.slow = true;
@@ -211,9 +221,10 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
       ev["ipv4_first_byte_ms"] = median_us(f4) / 1000.0;
       ev["ipv6_first_byte_ms"] = median_us(f6) / 1000.0;
       ev["threshold_ms"] = cfg.thresholds.slow.count();
-      ctx.report.emit("ipv6.web.slow", Severity::low, host, "",
-                      "Web host is slower over IPv6 than over IPv4 by more than the Happy Eyeballs window",
-                      "网站 IPv6 访问明显慢于 IPv4（超过浏览器回退阈值）", std::move(ev));
+      ctx.report.emit(
+          "ipv6.web.slow", Severity::low, host, "",
+          "Web host is slower over IPv6 than over IPv4 by more than the Happy Eyeballs window",
+          "网站 IPv6 访问明显慢于 IPv4（超过浏览器回退阈值）", std::move(ev));
     }
   }
 
@@ -236,11 +247,13 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
   // A CNAME alias of another own name is measured once, under the canonical name.
   bool alias_of_own = false;
   for (const auto& z : cfg.institution.own_domains) {
-    alias_of_own = alias_of_own || (!addrs.cname_chain.empty() && is_within_zone(addrs.cname_chain.back(), z));
+    alias_of_own =
+        alias_of_own || (!addrs.cname_chain.empty() && is_within_zone(addrs.cname_chain.back(), z));
   }
   const bool own_page = home && url_host(home->result.final_url) == host && !alias_of_own;
   if (home && own && own_page && works_status(home->result.final.http_status)) {
-    const auto links = co_await measure_link_support(state, home->result.final_url, summary.home->page);
+    const auto links =
+        co_await measure_link_support(state, home->result.final_url, summary.home->page);
     auto level_json = [](const LevelCount& l) {
       boost::json::object o;
       o["total"] = l.total;
@@ -252,7 +265,8 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
     if (links.total() > 0) {
       const double share = static_cast<double>(links.ipv6()) / links.total();
       facts.link_share = share;
-      readiness["links"] = {{"level2", level_json(links.level2)}, {"level3", level_json(links.level3)},
+      readiness["links"] = {{"level2", level_json(links.level2)},
+                            {"level3", level_json(links.level3)},
                             {"share", std::round(share * 1000) / 1000}};
       if (share < cfg.thresholds.link_support) {
         boost::json::object ev;
@@ -263,13 +277,15 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
         boost::json::array failing;
         for (const auto* l : {&links.level2, &links.level3}) {
           for (const auto& [url, why] : l->failing) {
-            failing.push_back({{"url", url}, {"level", l == &links.level2 ? 2 : 3}, {"error", why}});
+            failing.push_back(
+                {{"url", url}, {"level", l == &links.level2 ? 2 : 3}, {"error", why}});
           }
         }
         ev["failing"] = std::move(failing);
-        ctx.report.emit("ipv6.links.low_support", Severity::medium, host, "",
-                        "Second- and third-level links of the site work over IPv6 below the threshold",
-                        "网站二、三级链接的 IPv6 支持率低于阈值", std::move(ev));
+        ctx.report.emit(
+            "ipv6.links.low_support", Severity::medium, host, "",
+            "Second- and third-level links of the site work over IPv6 below the threshold",
+            "网站二、三级链接的 IPv6 支持率低于阈值", std::move(ev));
       }
     }
   }
@@ -278,11 +294,15 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
   summary.score = score.total;
   readiness["aaaa"] = facts.has_aaaa;
   readiness["reachable_share"] = std::round(facts.reachable_share * 1000) / 1000;
-  readiness["same_content"] = facts.similarity && facts.same_status && *facts.similarity >= cfg.thresholds.content_similarity;
+  readiness["same_content"] = facts.similarity && facts.same_status &&
+                              *facts.similarity >= cfg.thresholds.content_similarity;
   readiness["slow"] = facts.slow;
   readiness["score"] = score.total;
-  readiness["score_parts"] = {{"dns", score.dns}, {"reach", score.reach}, {"content", score.content},
-                              {"links", score.links}, {"speed", score.speed}};
+  readiness["score_parts"] = {{"dns", score.dns},
+                              {"reach", score.reach},
+                              {"content", score.content},
+                              {"links", score.links},
+                              {"speed", score.speed}};
   ctx.report.emit("ipv6.readiness", Severity::info, host, "",
                   "IPv6 readiness " + std::to_string(score.total) + "/100",
                   "IPv6 支持度 " + std::to_string(score.total) + "/100", std::move(readiness));

@@ -13,7 +13,7 @@ namespace edusight::ipv6 {
 struct HomePage {
   std::string url;  // after redirects
   long http_status = 0;
-  web::Page page;   // title, normalised text, links (all hosts)
+  web::Page page;  // title, normalised text, links (all hosts)
   std::string last_modified;
   std::string server_header;
   std::optional<web::Certificate> certificate;

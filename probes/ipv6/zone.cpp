@@ -55,7 +55,8 @@ boost::asio::awaitable<void> check_zone(ScanState& state, std::string zone) {
           answered = true;
         } else {
           errors.push_back({{"address", canonical_address(addr)},
-                            {"error", std::string(dns::to_string(r.status)) + (r.error.empty() ? "" : ": " + r.error)}});
+                            {"error", std::string(dns::to_string(r.status)) +
+                                          (r.error.empty() ? "" : ": " + r.error)}});
         }
       }
       o["answers_over_ipv6"] = answered;
@@ -97,8 +98,8 @@ boost::asio::awaitable<void> check_zone(ScanState& state, std::string zone) {
       ev["mx_without_aaaa"] = std::move(missing);
       ev["mx_count"] = count;
       ctx.report.emit("ipv6.mail.mx_no_aaaa", Severity::low, zone, "",
-                      "A mail exchanger of the zone has no AAAA record", "域名的邮件服务器（MX）缺少 AAAA 记录",
-                      std::move(ev));
+                      "A mail exchanger of the zone has no AAAA record",
+                      "域名的邮件服务器（MX）缺少 AAAA 记录", std::move(ev));
     }
   }
 }

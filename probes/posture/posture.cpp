@@ -10,7 +10,8 @@
 namespace edusight::posture {
 namespace {
 
-bool open_on(const discovery::OpenPorts& open, const boost::asio::ip::address& a, std::uint16_t port) {
+bool open_on(const discovery::OpenPorts& open, const boost::asio::ip::address& a,
+             std::uint16_t port) {
   const auto it = open.find(canonical_address(a));
   return it != open.end() && it->second.count(port) > 0;
 }
@@ -39,9 +40,10 @@ void report_exposure(const discovery::Asset& asset, const discovery::OpenPorts& 
       boost::json::array closed4;
       for (const auto& a : v4) closed4.emplace_back(canonical_address(a));
       ev["closed_or_filtered_over_ipv4"] = std::move(closed4);
-      report.emit("exposure.ipv6_only_open_port", Severity::high, subject, "",
-                  "Port open over IPv6 but closed over IPv4: the IPv6 firewall does not match the IPv4 one",
-                  "端口仅在 IPv6 上开放（IPv4 关闭）：IPv6 防火墙策略与 IPv4 不一致", std::move(ev));
+      report.emit(
+          "exposure.ipv6_only_open_port", Severity::high, subject, "",
+          "Port open over IPv6 but closed over IPv4: the IPv6 firewall does not match the IPv4 one",
+          "端口仅在 IPv6 上开放（IPv4 关闭）：IPv6 防火墙策略与 IPv4 不一致", std::move(ev));
     }
     const auto risky = std::find_if(config.risky_ports.begin(), config.risky_ports.end(),
                                     [&](const auto& p) { return p.first == port; });
@@ -74,12 +76,13 @@ void report_tls(const std::string& host, std::uint16_t port, const std::string& 
       o["not_after"] = format_rfc3339(c.not_after);
       return o;
     };
-    const auto left = std::chrono::duration_cast<std::chrono::hours>(c.not_after - now).count() / 24;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::hours>(c.not_after - now).count() / 24;
     if (c.not_after <= now) {
       auto ev = cert_json();
       ev["days_since_expiry"] = -left;
-      report.emit("tls.cert_expired", Severity::high, subject, "", "TLS certificate has expired", "TLS 证书已过期",
-                  std::move(ev));
+      report.emit("tls.cert_expired", Severity::high, subject, "", "TLS certificate has expired",
+                  "TLS 证书已过期", std::move(ev));
     } else if (left < config.tls_expiring_days) {
       auto ev = cert_json();
       ev["days_left"] = left;
@@ -99,7 +102,8 @@ void report_tls(const std::string& host, std::uint16_t port, const std::string& 
     ev["accepted"] = boost::json::value_from(tls.legacy_protocols_accepted);
     ev["negotiated_by_default"] = tls.negotiated_protocol;
     report.emit("tls.weak_protocol", Severity::medium, subject, "",
-                "Server still accepts outdated TLS versions", "服务器仍接受过时的 TLS/SSL 协议版本", std::move(ev));
+                "Server still accepts outdated TLS versions", "服务器仍接受过时的 TLS/SSL 协议版本",
+                std::move(ev));
   }
 }
 

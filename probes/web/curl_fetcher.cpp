@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "edusight/core/names.hpp"
+#include "edusight/core/x509.hpp"
 
 namespace edusight::web {
 namespace {
@@ -35,48 +36,15 @@ struct Transfer {
   char errbuf[CURL_ERROR_SIZE] = {};
 };
 
-std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
-std::string name_text(const X509_NAME* name) {
-  std::string out;
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (bio == nullptr) return out;
-  // RFC 2253 order and escaping, but UTF-8 kept as is (not \XX-escaped).
-  if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-    char* data = nullptr;
-    const long len = BIO_get_mem_data(bio, &data);
-    if (len > 0 && data != nullptr) out.assign(data, static_cast<std::size_t>(len));
-  }
-  BIO_free(bio);
-  return out;
-}
-
 Certificate certificate_of(X509* x, bool verified) {
+  auto f = read_x509(x);
   Certificate c;
-  c.not_before = to_time_point(X509_get0_notBefore(x));
-  c.not_after = to_time_point(X509_get0_notAfter(x));
-  c.subject = name_text(X509_get_subject_name(x));
-  c.issuer = name_text(X509_get_issuer_name(x));
+  c.not_before = f.not_before;
+  c.not_after = f.not_after;
+  c.subject = std::move(f.subject);
+  c.issuer = std::move(f.issuer);
+  c.names = std::move(f.dns_names);
   c.verified = verified;
-  auto* sans =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr));
-  if (sans != nullptr) {
-    const int n = std::min(sk_GENERAL_NAME_num(sans), 1000);
-    for (int i = 0; i < n; ++i) {
-      const GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, i);
-      if (g->type != GEN_DNS) continue;
-      const auto* s = g->d.dNSName;
-      std::string name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                       static_cast<std::size_t>(ASN1_STRING_length(s)));
-      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      c.names.push_back(std::move(name));
-    }
-    sk_GENERAL_NAME_pop_free(sans, GENERAL_NAME_free);
-  }
   return c;
 }
 

@@ -19,7 +19,8 @@ targets: [www.demo-univ.edu.cn]
 ports: [80, 443]
 thresholds:
   content_similarity: 0.85
-)", "campus.yaml");
+)",
+                                   "campus.yaml");
   EXPECT_EQ(c.institution.name, "示范大学");
   ASSERT_EQ(c.institution.own_domains.size(), 2u);
   EXPECT_EQ(c.institution.own_domains[0], "demo-univ.edu.cn");
@@ -62,7 +63,8 @@ TEST(Config, ValidateNeedsTargetsAndResolvers) {
 }
 
 TEST(Config, PortsFlag) {
-  EXPECT_EQ(parse_ports_or_throw("80,443, 22", "--ports"), (std::vector<std::uint16_t>{80, 443, 22}));
+  EXPECT_EQ(parse_ports_or_throw("80,443, 22", "--ports"),
+            (std::vector<std::uint16_t>{80, 443, 22}));
   EXPECT_THROW(parse_ports_or_throw("80,,443", "--ports"), ConfigError);
 }
 

@@ -35,7 +35,8 @@ TEST(Finding, JsonHasCatalogFields) {
   f.agent = "a1";
   f.scan = "s1";
   const auto v = boost::json::parse(to_jsonl(f)).as_object();
-  for (const char* k : {"id", "kind", "severity", "subject", "title", "evidence", "observed_at", "agent", "scan"}) {
+  for (const char* k :
+       {"id", "kind", "severity", "subject", "title", "evidence", "observed_at", "agent", "scan"}) {
     EXPECT_TRUE(v.contains(k)) << k;
   }
   EXPECT_EQ(v.at("severity").as_string(), "medium");
@@ -43,7 +44,8 @@ TEST(Finding, JsonHasCatalogFields) {
 }
 
 TEST(Severity, RoundTrip) {
-  for (auto s : {Severity::info, Severity::low, Severity::medium, Severity::high, Severity::critical}) {
+  for (auto s :
+       {Severity::info, Severity::low, Severity::medium, Severity::high, Severity::critical}) {
     EXPECT_EQ(parse_severity(to_string(s)), s);
   }
   EXPECT_FALSE(parse_severity("urgent"));

@@ -31,7 +31,8 @@ class ClassifyTest : public ::testing::Test {
         rep(sink, clock, "a1", "s1"),
         own([this] {
           cfg.institution.own_domains = {"demo-univ.edu.cn"};
-          cfg.institution.own_prefixes = {*Prefix::parse("192.0.2.0/24"), *Prefix::parse("2001:db8::/40")};
+          cfg.institution.own_prefixes = {*Prefix::parse("192.0.2.0/24"),
+                                          *Prefix::parse("2001:db8::/40")};
           cfg.institution.unit_names = {"示范大学", "Demo University"};
           return cfg.institution;
         }()),
@@ -65,7 +66,9 @@ class ClassifyTest : public ::testing::Test {
     ClassifyInput in{cfg, own, &registry, ports, clock.now()};
     classify_and_report(inv, in, rep);
   }
-  bool has(const std::string& kind, const std::string& subject) { return sink.find(kind, subject) != nullptr; }
+  bool has(const std::string& kind, const std::string& subject) {
+    return sink.find(kind, subject) != nullptr;
+  }
 
   ScanConfig cfg;
   testing::CollectingSink sink;
@@ -78,14 +81,16 @@ class ClassifyTest : public ::testing::Test {
 };
 
 TEST_F(ClassifyTest, OwnDomainOnCloudIsCategoryOneNotDualNon) {
-  auto& a = add("cloud.demo-univ.edu.cn", {"198.51.100.20"}, {}, {"demo-univ.cdn.example-cloud.net"});
+  auto& a =
+      add("cloud.demo-univ.edu.cn", {"198.51.100.20"}, {}, {"demo-univ.cdn.example-cloud.net"});
   a.web_answered = true;
   a.home = page("示范大学云服务", "示范大学");
   classify();
   EXPECT_TRUE(has("asset.non_own_ip", "cloud.demo-univ.edu.cn"));
   EXPECT_FALSE(has("asset.dual_non_own", "cloud.demo-univ.edu.cn"));
-  EXPECT_EQ(sink.find("asset.non_own_ip", "cloud.demo-univ.edu.cn")->evidence.at("hosted_by").as_string(),
-            "example-cloud.net");
+  EXPECT_EQ(
+      sink.find("asset.non_own_ip", "cloud.demo-univ.edu.cn")->evidence.at("hosted_by").as_string(),
+      "example-cloud.net");
   EXPECT_TRUE(has("asset.unregistered", "cloud.demo-univ.edu.cn"));
 }
 
@@ -109,7 +114,8 @@ TEST_F(ClassifyTest, DualNonOwnNeedsAStrongTie) {
   untied.home = page("Example News", "weather and sports");
   classify();
   ASSERT_TRUE(has("asset.dual_non_own", "www.shifan-alumni.org"));
-  const auto& ties = sink.find("asset.dual_non_own", "www.shifan-alumni.org")->evidence.at("ties").as_object();
+  const auto& ties =
+      sink.find("asset.dual_non_own", "www.shifan-alumni.org")->evidence.at("ties").as_object();
   EXPECT_TRUE(ties.at("unit_name_in_title").as_bool());
   EXPECT_TRUE(ties.at("linked_from_own_site").as_bool());
   EXPECT_FALSE(has("asset.dual_non_own", "www.example-news.com"));
@@ -134,7 +140,8 @@ TEST_F(ClassifyTest, Zombies) {
   (void)gone;
   auto& stock = add("survey.demo-univ.edu.cn", {"192.0.2.32"});
   stock.web_answered = true;
-  stock.home = page("Welcome to nginx!", "if you see this page, the nginx web server is successfully installed");
+  stock.home = page("Welcome to nginx!",
+                    "if you see this page, the nginx web server is successfully installed");
   auto& alive = add("www.demo-univ.edu.cn", {"192.0.2.10"}, {"2001:db8:10::10"});
   alive.web_answered = true;
   alive.home = page("示范大学", "© 2026 示范大学");
@@ -143,7 +150,8 @@ TEST_F(ClassifyTest, Zombies) {
   ASSERT_TRUE(has("asset.zombie", "survey.demo-univ.edu.cn"));
   EXPECT_FALSE(has("asset.zombie", "www.demo-univ.edu.cn"));
   EXPECT_FALSE(has("asset.unregistered", "www.demo-univ.edu.cn"));
-  const auto& why = sink.find("asset.zombie", "library-old.demo-univ.edu.cn")->evidence.at("reasons").as_array();
+  const auto& why =
+      sink.find("asset.zombie", "library-old.demo-univ.edu.cn")->evidence.at("reasons").as_array();
   EXPECT_EQ(why.at(0).as_string(), "name does not exist in DNS");
 }
 

@@ -24,7 +24,8 @@ TEST(ExpandIpv4, SkipsNetworkAndBroadcast) {
 
 class WordlistTest : public ::testing::Test {
  protected:
-  WordlistTest() : clock(std::chrono::system_clock::time_point{}), rep(sink, clock, "a", "s"), pacer(1e6) {}
+  WordlistTest()
+      : clock(std::chrono::system_clock::time_point{}), rep(sink, clock, "a", "s"), pacer(1e6) {}
   void run(const std::vector<std::string>& words, const std::string& zone) {
     ipv6::CheckContext ctx{dns, web, cfg, rep, pacer};
     ipv6::ScanState state(ctx);
@@ -54,7 +55,9 @@ TEST_F(WordlistTest, FindsExistingNames) {
 class WildcardLookup final : public dns::Lookup {
  public:
   testing::FakeLookup specific;
-  boost::asio::awaitable<dns::Response> query(std::string n, dns::RType t) override { return specific.query(n, t); }
+  boost::asio::awaitable<dns::Response> query(std::string n, dns::RType t) override {
+    return specific.query(n, t);
+  }
   boost::asio::awaitable<dns::Response> query_server(dns::Server s, std::string n, dns::RType t,
                                                      dns::QueryOptions o) override {
     return specific.query_server(s, n, t, o);
@@ -66,7 +69,9 @@ class WildcardLookup final : public dns::Lookup {
     a.ipv4.push_back(*parse_address("192.0.2.35"));
     co_return a;
   }
-  boost::asio::awaitable<dns::AxfrResult> axfr(dns::Server, std::string) override { co_return dns::AxfrResult{}; }
+  boost::asio::awaitable<dns::AxfrResult> axfr(dns::Server, std::string) override {
+    co_return dns::AxfrResult{};
+  }
 };
 
 TEST(Wildcard, OnlyNamesThatAnswerDifferently) {

@@ -62,7 +62,9 @@ class FakeLookup final : public dns::Lookup {
     a.status = dns::Status::nxdomain;
     co_return a;
   }
-  boost::asio::awaitable<dns::AxfrResult> axfr(dns::Server, std::string) override { co_return dns::AxfrResult{}; }
+  boost::asio::awaitable<dns::AxfrResult> axfr(dns::Server, std::string) override {
+    co_return dns::AxfrResult{};
+  }
 };
 
 class FakeFetcher final : public web::Fetcher {

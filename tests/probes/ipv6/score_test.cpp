@@ -35,11 +35,11 @@ TEST(ReadinessScore, AaaaButUnreachableKeepsOnlyDnsPoints) {
 TEST(ReadinessScore, PartsAddUp) {
   ReadinessFacts f;
   f.has_aaaa = true;
-  f.reachable_share = 0.5;   // 12.5 -> 13
-  f.similarity = 0.45;       // half the threshold -> 10
+  f.reachable_share = 0.5;  // 12.5 -> 13
+  f.similarity = 0.45;      // half the threshold -> 10
   f.same_status = true;
-  f.link_share = 0.8;        // 16
-  f.slow = true;             // 0
+  f.link_share = 0.8;  // 16
+  f.slow = true;       // 0
   const auto s = readiness_score(f);
   EXPECT_EQ(s.reach, 13);
   EXPECT_EQ(s.content, 10);

@@ -14,12 +14,14 @@ using testing::FakeLookup;
 const std::string kHome =
     "<html><head><title>示范大学 Demo University</title></head><body><h1>示范大学</h1>"
     "<p>Demo University is a comprehensive research university with a long history of teaching, "
-    "research and public service to the region and the nation.</p><p>示范大学是一所历史悠久的综合性研究型大学。</p>"
+    "research and public service to the region and the "
+    "nation.</p><p>示范大学是一所历史悠久的综合性研究型大学。</p>"
     "</body></html>";
 
 class WebHostTest : public ::testing::Test {
  protected:
-  WebHostTest() : clock(std::chrono::system_clock::time_point{}), rep(sink, clock, "a1", "s1"), pacer(1e6) {
+  WebHostTest()
+      : clock(std::chrono::system_clock::time_point{}), rep(sink, clock, "a1", "s1"), pacer(1e6) {
     cfg.institution.own_domains = {"demo-univ.edu.cn"};
     cfg.thresholds.slow_tries = 3;
   }
@@ -28,7 +30,8 @@ class WebHostTest : public ::testing::Test {
     ScanState state(ctx);
     return testing::run(check_web_host(state, host));
   }
-  void both_ports(const std::string& host, const std::string& addr, long status, const std::string& body,
+  void both_ports(const std::string& host, const std::string& addr, long status,
+                  const std::string& body,
                   std::chrono::milliseconds fb = std::chrono::milliseconds(5)) {
     web.page("http://" + host + "/", addr, status, body, fb);
     web.page("https://" + host + "/", addr, status, body, fb);
@@ -100,9 +103,10 @@ TEST_F(WebHostTest, OneBadAddressOfTwoIsUnreachable) {
 TEST_F(WebHostTest, DifferentPageOverIpv6IsContentMismatch) {
   dns.host("news.demo-univ.edu.cn", {"192.0.2.13"}, {"2001:db8:10::13"});
   both_ports("news.demo-univ.edu.cn", "192.0.2.13", 200, kHome);
-  both_ports("news.demo-univ.edu.cn", "2001:db8:10::13", 200,
-             "<html><title>Welcome to nginx!</title><body>If you see this page, the nginx web server is "
-             "successfully installed and working. Further configuration is required.</body></html>");
+  both_ports(
+      "news.demo-univ.edu.cn", "2001:db8:10::13", 200,
+      "<html><title>Welcome to nginx!</title><body>If you see this page, the nginx web server is "
+      "successfully installed and working. Further configuration is required.</body></html>");
   check("news.demo-univ.edu.cn");
   const auto* f = sink.find("ipv6.web.content_mismatch", "news.demo-univ.edu.cn");
   ASSERT_NE(f, nullptr);
@@ -121,7 +125,8 @@ TEST_F(WebHostTest, DifferentStatusIsContentMismatch) {
 TEST_F(WebHostTest, SlowIpv6FirstByte) {
   dns.host("slow.demo-univ.edu.cn", {"192.0.2.17"}, {"2001:db8:10::17"});
   both_ports("slow.demo-univ.edu.cn", "192.0.2.17", 200, kHome);
-  both_ports("slow.demo-univ.edu.cn", "2001:db8:10::17", 200, kHome, std::chrono::milliseconds(450));
+  both_ports("slow.demo-univ.edu.cn", "2001:db8:10::17", 200, kHome,
+             std::chrono::milliseconds(450));
   check("slow.demo-univ.edu.cn");
   const auto* f = sink.find("ipv6.web.slow", "slow.demo-univ.edu.cn");
   ASSERT_NE(f, nullptr);
@@ -139,13 +144,15 @@ TEST_F(WebHostTest, LowLinkSupportCountsLevels) {
   dns.host("www.demo-univ.edu.cn", {"192.0.2.10"}, {"2001:db8:10::10"});
   dns.host("old.demo-univ.edu.cn", {"192.0.2.16"}, {});
   dns.host("elsewhere.example", {"203.0.113.5"}, {});
-  const std::string home =
-      "<html><title>Home</title><body>" + kHome +
-      "<a href='/a.html'>a</a><a href='/b.html'>b</a><a href='http://old.demo-univ.edu.cn/x.html'>x</a>"
-      "<a href='http://elsewhere.example/'>not ours</a></body></html>";
+  const std::string home = "<html><title>Home</title><body>" + kHome +
+                           "<a href='/a.html'>a</a><a href='/b.html'>b</a><a "
+                           "href='http://old.demo-univ.edu.cn/x.html'>x</a>"
+                           "<a href='http://elsewhere.example/'>not ours</a></body></html>";
   both_ports("www.demo-univ.edu.cn", "192.0.2.10", 200, home);
   both_ports("www.demo-univ.edu.cn", "2001:db8:10::10", 200, home);
-  const std::string a = "<html><body><a href='/c.html'>c</a><a href='http://old.demo-univ.edu.cn/y.html'>y</a></body></html>";
+  const std::string a =
+      "<html><body><a href='/c.html'>c</a><a "
+      "href='http://old.demo-univ.edu.cn/y.html'>y</a></body></html>";
   for (const auto* addr : {"192.0.2.10", "2001:db8:10::10"}) {
     web.page("https://www.demo-univ.edu.cn/a.html", addr, 200, a);
     web.page("https://www.demo-univ.edu.cn/b.html", addr, 200, "<html><body>b</body></html>");

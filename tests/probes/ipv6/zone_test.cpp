@@ -9,7 +9,8 @@ namespace {
 
 class ZoneTest : public ::testing::Test {
  protected:
-  ZoneTest() : clock(std::chrono::system_clock::time_point{}), rep(sink, clock, "a1", "s1"), pacer(1e6) {}
+  ZoneTest()
+      : clock(std::chrono::system_clock::time_point{}), rep(sink, clock, "a1", "s1"), pacer(1e6) {}
   void check(const std::string& zone) {
     CheckContext ctx{dns, web, cfg, rep, pacer};
     ScanState state(ctx);

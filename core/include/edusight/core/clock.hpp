@@ -27,7 +27,8 @@ class SystemClock final : public Clock {
 // A clock that only moves when told to; for tests.
 class ManualClock final : public Clock {
  public:
-  explicit ManualClock(time_point start) : now_(start), steady_(std::chrono::steady_clock::time_point{}) {}
+  explicit ManualClock(time_point start)
+      : now_(start), steady_(std::chrono::steady_clock::time_point{}) {}
   time_point now() const override { return now_; }
   std::chrono::steady_clock::time_point steady_now() const override { return steady_; }
   void advance(std::chrono::nanoseconds d) {

@@ -81,10 +81,10 @@ struct DiscoveryConfig {
 struct ExposureConfig {
   // Port -> service name of services that should not face the network.
   std::vector<std::pair<std::uint16_t, std::string>> risky_ports{
-      {21, "ftp"},        {23, "telnet"},    {135, "msrpc"},          {139, "netbios"},
-      {445, "smb"},       {1433, "mssql"},   {1521, "oracle"},        {2375, "docker-api"},
-      {3306, "mysql"},    {3389, "rdp"},     {5432, "postgresql"},    {5900, "vnc"},
-      {6379, "redis"},    {9200, "elasticsearch"}, {11211, "memcached"}, {27017, "mongodb"}};
+      {21, "ftp"},     {23, "telnet"},          {135, "msrpc"},       {139, "netbios"},
+      {445, "smb"},    {1433, "mssql"},         {1521, "oracle"},     {2375, "docker-api"},
+      {3306, "mysql"}, {3389, "rdp"},           {5432, "postgresql"}, {5900, "vnc"},
+      {6379, "redis"}, {9200, "elasticsearch"}, {11211, "memcached"}, {27017, "mongodb"}};
   int tls_expiring_days = 30;
   std::chrono::milliseconds connect_timeout{1000};
 };

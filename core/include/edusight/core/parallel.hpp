@@ -16,7 +16,8 @@
 namespace edusight {
 
 template <class F>
-boost::asio::awaitable<void> for_each_bounded(std::size_t count, int workers, F fn, const char* what = "task") {
+boost::asio::awaitable<void> for_each_bounded(std::size_t count, int workers, F fn,
+                                              const char* what = "task") {
   auto ex = co_await boost::asio::this_coro::executor;
   std::size_t next = 0;
   int running = 0;
@@ -28,7 +29,8 @@ boost::asio::awaitable<void> for_each_bounded(std::size_t count, int workers, F 
       co_await fn(i);
     }
   };
-  const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(std::max(workers, 1)), count));
+  const int n = static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(workers, 1)), count));
   for (int w = 0; w < n; ++w) {
     ++running;
     boost::asio::co_spawn(ex, worker(), [&, w](std::exception_ptr e) {
