@@ -55,10 +55,11 @@ edusight::ScanConfig merge(const ScanFlags& f) {
     c.institution.own_prefixes.push_back(parse_prefix_or_throw(p, "--own-prefix"));
   for (const auto& n : f.unit_names) c.institution.unit_names.push_back(n);
   for (const auto& r : f.resolvers) {
-    if (!parse_address(r.substr(0, r.find('#')))) {
-      throw ConfigError("--resolver", 0, 0, "'" + r + "' is not a resolver address");
-    }
-    c.resolvers.push_back(r);
+    const auto e = parse_endpoint(r);
+    if (!e)
+      throw ConfigError("--resolver", 0, 0,
+                        "'" + r + "' is not a resolver address (addr or addr#port)");
+    c.resolvers.push_back(*e);
   }
   for (const auto& t : f.targets) c.targets.push_back(t);
   if (!f.registry.empty()) c.registry = f.registry;

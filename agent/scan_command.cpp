@@ -37,13 +37,7 @@ constexpr std::size_t kMaxLinkedFrom = 8;
 
 std::vector<dns::Server> resolver_servers(const ScanConfig& c) {
   std::vector<dns::Server> out;
-  for (const auto& text : c.resolvers) {
-    const auto hash = text.find('#');
-    const auto addr = parse_address(text.substr(0, hash));
-    if (!addr) continue;  // validated at configuration time
-    out.push_back({*addr, static_cast<std::uint16_t>(
-                              hash == std::string::npos ? 53 : std::stoi(text.substr(hash + 1)))});
-  }
+  for (const auto& e : c.resolvers) out.push_back({e.address, e.port});
   return out;
 }
 

@@ -136,6 +136,26 @@ void read_institution(const Reader& r, const YAML::Node& n, InstitutionProfile& 
 
 }  // namespace
 
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port) {
+  const auto hash = text.find('#');
+  const auto addr = parse_address(text.substr(0, hash));
+  if (!addr) return std::nullopt;
+  Endpoint e{*addr, default_port};
+  if (hash != std::string_view::npos) {
+    const auto port_text = text.substr(hash + 1);
+    unsigned v = 0;
+    const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
+    if (ec != std::errc{} || p != port_text.data() + port_text.size() || v == 0 || v > 65535)
+      return std::nullopt;
+    e.port = static_cast<std::uint16_t>(v);
+  }
+  return e;
+}
+
+std::string Endpoint::text() const {
+  return canonical_address(address) + (port == 53 ? std::string() : "#" + std::to_string(port));
+}
+
 std::string parse_domain_or_throw(const std::string& text, const std::string& origin) {
   auto c = canonical_host(text);
   if (!c) throw ConfigError(origin, 0, 0, "'" + text + "' is not a valid domain name");
@@ -196,9 +216,9 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
       std::size_t i = 0;
       for (const auto& text : r.list(list, "dns.resolvers")) {
         const auto item = list.IsSequence() ? list[i++] : list;
-        const auto addr_text = text.substr(0, text.find('#'));
-        if (!parse_address(addr_text)) r.fail(item, "'" + text + "' is not a resolver address");
-        c.resolvers.push_back(text);
+        const auto e = parse_endpoint(text);
+        if (!e) r.fail(item, "'" + text + "' is not a resolver address (addr or addr#port)");
+        c.resolvers.push_back(*e);
       }
     }
     if (n["timeout_ms"])

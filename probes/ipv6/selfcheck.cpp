@@ -80,12 +80,8 @@ boost::asio::awaitable<bool> run_selfcheck(CheckContext& ctx, const VantageSourc
   const std::string probe_name = ctx.config.institution.own_domains.empty()
                                      ? std::string(".")
                                      : ctx.config.institution.own_domains.front();
-  for (const auto& text : ctx.config.resolvers) {
-    const auto hash = text.find('#');
-    const auto addr = parse_address(text.substr(0, hash));
-    if (!addr) continue;
-    dns::Server s{*addr, static_cast<std::uint16_t>(
-                             hash == std::string::npos ? 53 : std::stoi(text.substr(hash + 1)))};
+  for (const auto& e : ctx.config.resolvers) {
+    const dns::Server s{e.address, e.port};
     dns::QueryOptions opt;
     opt.timeout = ctx.config.timeouts.dns;
     opt.tries = 2;
@@ -93,8 +89,8 @@ boost::asio::awaitable<bool> run_selfcheck(CheckContext& ctx, const VantageSourc
     const bool ok = r.status == dns::Status::ok || r.status == dns::Status::nxdomain;
     if (ok) ++answering;
     boost::json::object o;
-    o["address"] = text;
-    o["family"] = addr->is_v6() ? "ipv6" : "ipv4";
+    o["address"] = e.text();
+    o["family"] = e.address.is_v6() ? "ipv6" : "ipv4";
     o["answers"] = ok;
     if (!ok)
       o["error"] = std::string(dns::to_string(r.status)) + (r.error.empty() ? "" : ": " + r.error);

@@ -56,10 +56,19 @@ TEST(Config, ValidateNeedsTargetsAndResolvers) {
   ScanConfig c;
   c.institution.own_domains = {"demo-univ.edu.cn"};
   EXPECT_THROW(validate_scan_config(c), ConfigError);
-  c.resolvers = {"192.0.2.53"};
+  c.resolvers = {*parse_endpoint("192.0.2.53")};
   EXPECT_THROW(validate_scan_config(c), ConfigError);
   c.targets = {"www.demo-univ.edu.cn"};
   EXPECT_NO_THROW(validate_scan_config(c));
+}
+
+TEST(Config, ResolverEndpoints) {
+  EXPECT_EQ(parse_endpoint("192.0.2.53")->port, 53);
+  EXPECT_EQ(parse_endpoint("2001:db8::53#5353")->port, 5353);
+  EXPECT_EQ(parse_endpoint("2001:db8::53#5353")->text(), "2001:db8::53#5353");
+  EXPECT_FALSE(parse_endpoint("192.0.2.53#dns"));
+  EXPECT_FALSE(parse_endpoint("192.0.2.53#70000"));
+  expect_error("dns:\n  resolvers: [\"192.0.2.53#x\"]\n", 2, "addr#port");
 }
 
 TEST(Config, PortsFlag) {

@@ -46,7 +46,7 @@ TEST(Selfcheck, NoIpv6MarksResultsUntrustworthy) {
   testing::CollectingSink sink;
   ManualClock clock(std::chrono::system_clock::time_point{});
   ScanConfig cfg;
-  cfg.resolvers = {"192.0.2.53"};
+  cfg.resolvers = {*parse_endpoint("192.0.2.53")};
   Reporter rep(sink, clock, "a1", "s1");
   HostPacer pacer(1000);
   CheckContext ctx{dns, web, cfg, rep, pacer};

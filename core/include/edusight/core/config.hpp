@@ -2,11 +2,13 @@
 // The scan configuration: the institution profile plus limits, timeouts and thresholds.
 // Read from a YAML file (--config) and from the catalog's scan flags; flags add to lists
 // and override scalars. Configuration is start-up: errors are exceptions with a location.
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edusight/core/prefix.hpp"
@@ -28,6 +30,15 @@ class ConfigError : public std::runtime_error {
 };
 
 enum class OutputFormat { jsonl, table };
+
+// A server address with its port, written "192.0.2.53", "192.0.2.53#5353" or
+// "2001:db8::53#53" (the '#' keeps IPv6 colons unambiguous, as in dig and unbound).
+struct Endpoint {
+  boost::asio::ip::address address;
+  std::uint16_t port = 53;
+  std::string text() const;
+};
+std::optional<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port = 53);
 
 struct InstitutionProfile {
   std::string name;
@@ -96,8 +107,8 @@ struct ZombieConfig {
 
 struct ScanConfig {
   InstitutionProfile institution;
-  std::vector<std::string> resolvers;  // addresses, optionally "addr#port"
-  std::string registry;                // path to the registry CSV, may be empty
+  std::vector<Endpoint> resolvers;
+  std::string registry;  // path to the registry CSV, may be empty
   std::vector<std::string> targets;
   std::vector<std::uint16_t> ports{80, 443};
   std::optional<OutputFormat> format;  // unset: jsonl unless stdout is a terminal

@@ -1,0 +1,474 @@
+#include "collector/store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdint>
+#include <iterator>
+#include <string_view>
+#include <utility>
+
+namespace edusight::collector {
+
+FindingStore::~FindingStore() = default;
+
+std::string_view to_string(FindingState s) {
+  return s == FindingState::resolved ? "resolved" : "open";
+}
+
+std::optional<FindingState> parse_finding_state(std::string_view s) {
+  if (s == "open") return FindingState::open;
+  if (s == "resolved") return FindingState::resolved;
+  return std::nullopt;
+}
+
+namespace {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// Times are stored as integer microseconds since the Unix epoch: exact, compact, and they
+// sort and compare in SQL without parsing.
+std::int64_t to_micros(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+TimePoint from_micros(std::int64_t us) {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(us)));
+}
+
+// Version 1. Each later version appends a step to kMigrations; never edit a shipped step.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE chunks (
+  agent TEXT NOT NULL,
+  chunk_id TEXT NOT NULL,
+  scan TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  finding_count INTEGER NOT NULL,
+  PRIMARY KEY (agent, chunk_id)
+) WITHOUT ROWID;
+CREATE TABLE findings (
+  id TEXT PRIMARY KEY NOT NULL,
+  kind TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  title TEXT NOT NULL,
+  title_zh TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  observed_at INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  scan TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+  resolved_at INTEGER
+);
+-- Query paths: each filter plus the newest-first order.
+CREATE INDEX findings_by_last_seen ON findings (last_seen);
+CREATE INDEX findings_by_kind ON findings (kind, last_seen);
+CREATE INDEX findings_by_severity ON findings (severity, last_seen);
+CREATE INDEX findings_by_subject ON findings (subject, last_seen);
+CREATE INDEX findings_by_state ON findings (state, last_seen);
+-- Lifecycle: the open findings of one agent, by subject, without touching resolved ones.
+CREATE INDEX findings_open_by_agent ON findings (agent, subject) WHERE state = 'open';
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1};
+static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
+
+constexpr const char* kColumns =
+    "id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan, "
+    "first_seen, last_seen, state, resolved_at";
+
+// Query filter bits; the mask selects the cached statement.
+enum : unsigned {
+  kByKind = 1u << 0,
+  kBySeverity = 1u << 1,
+  kBySubject = 1u << 2,
+  kByState = 1u << 3,
+  kBySince = 1u << 4,
+  kByBefore = 1u << 5,
+};
+
+// Statements are reset whatever way a use ends, so none holds a read lock or stale binding.
+class ResetGuard {
+ public:
+  explicit ResetGuard(sqlite3_stmt* s) : s_(s) {}
+  ~ResetGuard() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  ResetGuard(const ResetGuard&) = delete;
+  ResetGuard& operator=(const ResetGuard&) = delete;
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+// SQLITE_STATIC: every bound string outlives the step that reads it.
+void bind_text(sqlite3_stmt* s, int index, std::string_view v) {
+  sqlite3_bind_text(s, index, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+
+void bind_named_text(sqlite3_stmt* s, const char* name, std::string_view v) {
+  bind_text(s, sqlite3_bind_parameter_index(s, name), v);
+}
+
+void bind_named_int(sqlite3_stmt* s, const char* name, std::int64_t v) {
+  sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, name), v);
+}
+
+std::string column_text(sqlite3_stmt* s, int col) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, col))) : std::string();
+}
+
+}  // namespace
+
+void SqliteStore::DbCloser::operator()(sqlite3* db) const {
+  sqlite3_close_v2(db);
+}
+void SqliteStore::StmtFinalizer::operator()(sqlite3_stmt* s) const {
+  sqlite3_finalize(s);
+}
+
+SqliteStore::SqliteStore(std::string path, const Clock& clock)
+    : path_(std::move(path)), clock_(clock) {
+  status_ = open();
+}
+
+// Members go in reverse order: the statements are finalized before the connection closes.
+SqliteStore::~SqliteStore() = default;
+
+Result SqliteStore::sqlite_error(std::string_view what) const {
+  std::string message(what);
+  message += ": ";
+  message += db_ ? sqlite3_errmsg(db_.get()) : "no database connection";
+  message += " (";
+  message += path_;
+  message += ")";
+  return Result::failure(std::move(message));
+}
+
+Result SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err ? err : sqlite3_errmsg(db_.get());
+    sqlite3_free(err);
+    return Result::failure(message + " (" + path_ + ")");
+  }
+  return Result::success();
+}
+
+Result SqliteStore::prepare(Stmt& out, const std::string& sql) {
+  sqlite3_stmt* s = nullptr;
+  // PERSISTENT: these statements live as long as the store and are reused for every batch.
+  if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size() + 1),
+                         SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+    return sqlite_error("prepare");
+  }
+  out.reset(s);
+  return Result::success();
+}
+
+Result SqliteStore::step_done(sqlite3_stmt* s, const char* what) {
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sqlite_error(what);
+  return Result::success();
+}
+
+Result SqliteStore::open() {
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  db_.reset(raw);  // Even a failed open returns a handle that must be closed.
+  if (rc != SQLITE_OK) return sqlite_error("open");
+  sqlite3_extended_result_codes(db_.get(), 1);
+  // Readers (dashboards, reports) in other processes may briefly hold locks.
+  sqlite3_busy_timeout(db_.get(), 5000);
+
+  // WAL: readers never block the writer and a commit is one sequential append. A file that
+  // is not a database fails here, on the first read of its header.
+  {
+    Stmt wal;
+    if (auto r = prepare(wal, "PRAGMA journal_mode=WAL"); !r.ok) return r;
+    if (sqlite3_step(wal.get()) != SQLITE_ROW) return sqlite_error("enable WAL");
+    std::string mode = column_text(wal.get(), 0);
+    if (mode != "wal" && mode != "memory") {
+      return Result::failure("cannot enable WAL, journal mode is " + mode + " (" + path_ + ")");
+    }
+  }
+  // FULL, not NORMAL: the collector acknowledges a chunk as soon as commit_batch returns and
+  // the agent then forgets it. Under NORMAL a power cut can roll back the last commits,
+  // losing acknowledged findings for good. The price is one fsync per batch, which is small
+  // for batches of hundreds of findings.
+  if (auto r = exec("PRAGMA synchronous=FULL"); !r.ok) return r;
+  if (auto r = migrate(); !r.ok) return r;
+
+  // Per-connection scratch for the lifecycle step; temp, so never part of the schema.
+  if (auto r = exec("CREATE TEMP TABLE IF NOT EXISTS scanned_subjects "
+                    "(subject TEXT PRIMARY KEY) WITHOUT ROWID");
+      !r.ok) {
+    return r;
+  }
+
+  // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a lock
+  // upgrade.
+  if (auto r = prepare(begin_, "BEGIN IMMEDIATE"); !r.ok) return r;
+  if (auto r = prepare(commit_, "COMMIT"); !r.ok) return r;
+  if (auto r = prepare(rollback_, "ROLLBACK"); !r.ok) return r;
+  if (auto r = prepare(insert_chunk_,
+                       "INSERT INTO chunks (agent, chunk_id, scan, received_at, finding_count) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING");
+      !r.ok) {
+    return r;
+  }
+  // Re-reporting re-opens a resolved finding and refreshes what may change; first_seen stays.
+  if (auto r = prepare(upsert_finding_,
+                       "INSERT INTO findings (id, kind, severity, subject, title, title_zh, "
+                       "evidence, observed_at, agent, scan, first_seen, last_seen, state, "
+                       "resolved_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, "
+                       "'open', NULL) ON CONFLICT (id) DO UPDATE SET "
+                       "kind = excluded.kind, severity = excluded.severity, "
+                       "subject = excluded.subject, title = excluded.title, "
+                       "title_zh = excluded.title_zh, evidence = excluded.evidence, "
+                       "observed_at = excluded.observed_at, agent = excluded.agent, "
+                       "scan = excluded.scan, last_seen = excluded.last_seen, "
+                       "state = 'open', resolved_at = NULL");
+      !r.ok) {
+    return r;
+  }
+  if (auto r = prepare(clear_scanned_, "DELETE FROM temp.scanned_subjects"); !r.ok) return r;
+  if (auto r = prepare(insert_scanned_,
+                       "INSERT OR IGNORE INTO temp.scanned_subjects (subject) VALUES (?1)");
+      !r.ok) {
+    return r;
+  }
+  // Open findings of this agent on a scanned subject that this scan did not report (their
+  // scan column still names an older scan) are gone.
+  if (auto r = prepare(resolve_,
+                       "UPDATE findings SET state = 'resolved', resolved_at = ?1 "
+                       "WHERE state = 'open' AND agent = ?2 AND scan <> ?3 "
+                       "AND subject IN (SELECT subject FROM temp.scanned_subjects)");
+      !r.ok) {
+    return r;
+  }
+  return Result::success();
+}
+
+Result SqliteStore::migrate() {
+  int version = 0;
+  {
+    Stmt s;
+    if (auto r = prepare(s, "PRAGMA user_version"); !r.ok) return r;
+    if (sqlite3_step(s.get()) != SQLITE_ROW) return sqlite_error("read schema version");
+    version = sqlite3_column_int(s.get(), 0);
+  }
+  if (version == kSqliteSchemaVersion) return Result::success();
+  if (version < 0 || version > kSqliteSchemaVersion) {
+    return Result::failure("database schema version " + std::to_string(version) +
+                           " is not one this build knows (it writes " +
+                           std::to_string(kSqliteSchemaVersion) + "): " + path_);
+  }
+  // Each step and its version bump commit together, so a crash leaves a whole version.
+  for (int v = version; v < kSqliteSchemaVersion; ++v) {
+    if (auto r = exec("BEGIN IMMEDIATE"); !r.ok) return r;
+    std::string step = kMigrations[v];
+    step += "PRAGMA user_version = " + std::to_string(v + 1) + ";";
+    if (auto r = exec(step.c_str()); !r.ok) {
+      exec("ROLLBACK");
+      return Result::failure("migrate to schema version " + std::to_string(v + 1) + ": " + r.error);
+    }
+    if (auto r = exec("COMMIT"); !r.ok) {
+      exec("ROLLBACK");
+      return r;
+    }
+  }
+  return Result::success();
+}
+
+Result SqliteStore::commit_batch(const Batch& batch) {
+  if (!status_.ok) return status_;
+  if (batch.agent.empty()) return Result::failure("batch has no agent");
+  if (batch.chunk_id.empty()) return Result::failure("batch has no chunk id");
+  if (batch.scan.empty()) return Result::failure("batch has no scan");
+
+  {
+    ResetGuard g(begin_.get());
+    if (auto r = step_done(begin_.get(), "begin"); !r.ok) return r;
+  }
+  Result result = apply(batch);
+  if (result.ok && !result.duplicate) {
+    ResetGuard g(commit_.get());
+    result = step_done(commit_.get(), "commit");
+  }
+  if (!result.ok || result.duplicate) {
+    // A failed COMMIT may leave the transaction open; make sure nothing half-done remains.
+    if (!sqlite3_get_autocommit(db_.get())) {
+      ResetGuard g(rollback_.get());
+      sqlite3_step(rollback_.get());
+    }
+  }
+  return result;
+}
+
+Result SqliteStore::apply(const Batch& batch) {
+  const std::int64_t now = to_micros(clock_.now());
+  {
+    sqlite3_stmt* s = insert_chunk_.get();
+    ResetGuard g(s);
+    bind_text(s, 1, batch.agent);
+    bind_text(s, 2, batch.chunk_id);
+    bind_text(s, 3, batch.scan);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_int64(s, 5, static_cast<std::int64_t>(batch.findings.size()));
+    if (auto r = step_done(s, "record chunk"); !r.ok) return r;
+    if (sqlite3_changes(db_.get()) == 0) return Result::already_stored();
+  }
+
+  std::string evidence;
+  for (const Finding& f : batch.findings) {
+    if (f.id.empty() || f.kind.empty()) {
+      return Result::failure("finding without id or kind in chunk " + batch.chunk_id);
+    }
+    evidence = boost::json::serialize(f.evidence);
+    sqlite3_stmt* s = upsert_finding_.get();
+    ResetGuard g(s);
+    bind_text(s, 1, f.id);
+    bind_text(s, 2, f.kind);
+    sqlite3_bind_int(s, 3, static_cast<int>(f.severity));
+    bind_text(s, 4, f.subject);
+    bind_text(s, 5, f.title);
+    bind_text(s, 6, f.title_zh);
+    bind_text(s, 7, evidence);
+    sqlite3_bind_int64(s, 8, to_micros(f.observed_at));
+    bind_text(s, 9, batch.agent);
+    bind_text(s, 10, batch.scan);
+    sqlite3_bind_int64(s, 11, now);
+    if (auto r = step_done(s, "store finding"); !r.ok) return r;
+  }
+
+  if (batch.scan_complete) {
+    {
+      ResetGuard g(clear_scanned_.get());
+      if (auto r = step_done(clear_scanned_.get(), "clear scanned subjects"); !r.ok) return r;
+    }
+    for (const std::string& subject : batch.scanned_subjects) {
+      sqlite3_stmt* s = insert_scanned_.get();
+      ResetGuard g(s);
+      bind_text(s, 1, subject);
+      if (auto r = step_done(s, "note scanned subject"); !r.ok) return r;
+    }
+    sqlite3_stmt* s = resolve_.get();
+    ResetGuard g(s);
+    sqlite3_bind_int64(s, 1, now);
+    bind_text(s, 2, batch.agent);
+    bind_text(s, 3, batch.scan);
+    if (auto r = step_done(s, "resolve findings"); !r.ok) return r;
+  }
+  return Result::success();
+}
+
+sqlite3_stmt* SqliteStore::query_statement(unsigned mask, Result& error) {
+  if (auto it = query_statements_.find(mask); it != query_statements_.end()) {
+    return it->second.get();
+  }
+  std::string sql = "SELECT ";
+  sql += kColumns;
+  sql += " FROM findings WHERE 1";
+  if (mask & kByKind) sql += " AND kind = :kind";
+  if (mask & kBySeverity) sql += " AND severity >= :severity";
+  if (mask & kBySubject) sql += " AND subject = :subject";
+  if (mask & kByState) sql += " AND state = :state";
+  if (mask & kBySince) sql += " AND last_seen >= :since";
+  if (mask & kByBefore) sql += " AND last_seen < :before";
+  // id breaks ties so that pages neither repeat nor skip rows seen at the same instant.
+  sql += " ORDER BY last_seen DESC, id LIMIT :limit OFFSET :offset";
+  Stmt s;
+  error = prepare(s, sql);
+  if (!error.ok) return nullptr;
+  return query_statements_.emplace(mask, std::move(s)).first->second.get();
+}
+
+QueryResult SqliteStore::query(const FindingQuery& q) {
+  QueryResult out;
+  if (!status_.ok) {
+    out.error = status_.error;
+    return out;
+  }
+  unsigned mask = 0;
+  if (q.kind) mask |= kByKind;
+  if (q.min_severity) mask |= kBySeverity;
+  if (q.subject) mask |= kBySubject;
+  if (q.state) mask |= kByState;
+  if (q.seen_since) mask |= kBySince;
+  if (q.seen_before) mask |= kByBefore;
+
+  Result prepared;
+  sqlite3_stmt* s = query_statement(mask, prepared);
+  if (!s) {
+    out.error = prepared.error;
+    return out;
+  }
+  ResetGuard g(s);
+  if (q.kind) bind_named_text(s, ":kind", *q.kind);
+  if (q.min_severity) bind_named_int(s, ":severity", static_cast<int>(*q.min_severity));
+  if (q.subject) bind_named_text(s, ":subject", *q.subject);
+  if (q.state) bind_named_text(s, ":state", to_string(*q.state));
+  if (q.seen_since) bind_named_int(s, ":since", to_micros(*q.seen_since));
+  if (q.seen_before) bind_named_int(s, ":before", to_micros(*q.seen_before));
+  bind_named_int(s, ":limit", q.limit == 0 ? -1 : static_cast<std::int64_t>(q.limit));
+  bind_named_int(s, ":offset", static_cast<std::int64_t>(q.offset));
+
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    StoredFinding row;
+    Finding& f = row.finding;
+    f.id = column_text(s, 0);
+    f.kind = column_text(s, 1);
+    int severity = sqlite3_column_int(s, 2);
+    if (severity < static_cast<int>(Severity::info) ||
+        severity > static_cast<int>(Severity::critical)) {
+      out.error = "finding " + f.id + " has an unknown severity " + std::to_string(severity);
+      out.findings.clear();
+      return out;
+    }
+    f.severity = static_cast<Severity>(severity);
+    f.subject = column_text(s, 3);
+    f.title = column_text(s, 4);
+    f.title_zh = column_text(s, 5);
+    boost::system::error_code ec;
+    boost::json::value evidence = boost::json::parse(column_text(s, 6), ec);
+    if (ec || !evidence.is_object()) {
+      out.error = "finding " + f.id + " has unreadable evidence";
+      out.findings.clear();
+      return out;
+    }
+    f.evidence = std::move(evidence.get_object());
+    f.observed_at = from_micros(sqlite3_column_int64(s, 7));
+    f.agent = column_text(s, 8);
+    f.scan = column_text(s, 9);
+    row.first_seen = from_micros(sqlite3_column_int64(s, 10));
+    row.last_seen = from_micros(sqlite3_column_int64(s, 11));
+    auto state = parse_finding_state(column_text(s, 12));
+    if (!state) {
+      out.error = "finding " + f.id + " has an unknown state";
+      out.findings.clear();
+      return out;
+    }
+    row.state = *state;
+    if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
+      row.resolved_at = from_micros(sqlite3_column_int64(s, 13));
+    }
+    out.findings.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) {
+    out.error = sqlite_error("query").error;
+    out.findings.clear();
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
+}  // namespace edusight::collector

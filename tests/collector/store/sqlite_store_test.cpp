@@ -1,0 +1,378 @@
+#include "collector/store/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace edusight::collector {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using TimePoint = std::chrono::system_clock::time_point;
+
+const TimePoint kStart = TimePoint(std::chrono::seconds(1'790'000'000));
+
+Finding make_finding(std::string kind, std::string subject, Severity severity = Severity::medium,
+                     std::string discriminator = {}) {
+  Finding f;
+  f.id = finding_id(kind, subject, discriminator);
+  f.kind = std::move(kind);
+  f.subject = std::move(subject);
+  f.severity = severity;
+  f.title = "title for " + f.subject;
+  f.title_zh = "问题：" + f.subject;
+  f.evidence["subject"] = f.subject;
+  f.observed_at = kStart - 1h;
+  return f;
+}
+
+Batch make_batch(std::string agent, std::string chunk, std::string scan,
+                 std::vector<Finding> findings) {
+  Batch b;
+  b.agent = std::move(agent);
+  b.chunk_id = std::move(chunk);
+  b.scan = std::move(scan);
+  b.findings = std::move(findings);
+  return b;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    dir_ = fs::temp_directory_path() / ("edusight-store-test-" + std::to_string(rd()));
+    fs::create_directories(dir_);
+    path_ = (dir_ / "findings.db").string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::vector<StoredFinding> all(SqliteStore& store, FindingQuery q = {}) {
+    q.limit = 0;
+    QueryResult r = store.query(q);
+    EXPECT_TRUE(r.ok) << r.error;
+    return r.findings;
+  }
+
+  static const StoredFinding* find(const std::vector<StoredFinding>& rows, const std::string& id) {
+    for (const auto& r : rows) {
+      if (r.finding.id == id) return &r;
+    }
+    return nullptr;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  ManualClock clock_{kStart};
+};
+
+TEST_F(SqliteStoreTest, CommitAndQueryRoundTrips) {
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.status().ok) << store.status().error;
+
+  Finding a = make_finding("ipv6.dns.no_aaaa", "www.demo-univ.edu.cn", Severity::high);
+  a.evidence["addresses"] = boost::json::array{"192.0.2.10"};
+  Finding b = make_finding("tls.cert_expired", "mail.demo-univ.edu.cn:443", Severity::critical);
+  Result r = store.commit_batch(make_batch("agent-1", "c1", "s1", {a, b}));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_FALSE(r.duplicate);
+
+  auto rows = all(store);
+  ASSERT_EQ(rows.size(), 2u);
+  const StoredFinding* got = find(rows, a.id);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->finding.kind, a.kind);
+  EXPECT_EQ(got->finding.severity, Severity::high);
+  EXPECT_EQ(got->finding.subject, a.subject);
+  EXPECT_EQ(got->finding.title, a.title);
+  EXPECT_EQ(got->finding.title_zh, a.title_zh);
+  EXPECT_EQ(got->finding.evidence, a.evidence);
+  EXPECT_EQ(got->finding.observed_at, a.observed_at);
+  EXPECT_EQ(got->finding.agent, "agent-1");
+  EXPECT_EQ(got->finding.scan, "s1");
+  EXPECT_EQ(got->first_seen, kStart);
+  EXPECT_EQ(got->last_seen, kStart);
+  EXPECT_EQ(got->state, FindingState::open);
+  EXPECT_FALSE(got->resolved_at.has_value());
+}
+
+TEST_F(SqliteStoreTest, FiltersByKindSeveritySubjectStateAndTime) {
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.status().ok);
+  Finding info = make_finding("ipv6.readiness", "a.edu.cn", Severity::info);
+  Finding high = make_finding("ipv6.dns.no_aaaa", "a.edu.cn", Severity::high);
+  ASSERT_TRUE(store.commit_batch(make_batch("ag", "c1", "s1", {info, high})).ok);
+  clock_.advance(10min);
+  Finding later = make_finding("ipv6.dns.no_aaaa", "b.edu.cn", Severity::low);
+  ASSERT_TRUE(store.commit_batch(make_batch("ag", "c2", "s1", {later})).ok);
+
+  FindingQuery by_kind;
+  by_kind.kind = "ipv6.dns.no_aaaa";
+  auto rows = all(store, by_kind);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].finding.id, later.id);  // newest first
+
+  FindingQuery by_severity;
+  by_severity.min_severity = Severity::low;
+  EXPECT_EQ(all(store, by_severity).size(), 2u);
+  by_severity.min_severity = Severity::high;
+  rows = all(store, by_severity);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].finding.id, high.id);
+
+  FindingQuery by_subject;
+  by_subject.subject = "a.edu.cn";
+  EXPECT_EQ(all(store, by_subject).size(), 2u);
+  by_subject.kind = "ipv6.readiness";
+  EXPECT_EQ(all(store, by_subject).size(), 1u);
+
+  FindingQuery by_state;
+  by_state.state = FindingState::resolved;
+  EXPECT_TRUE(all(store, by_state).empty());
+  by_state.state = FindingState::open;
+  EXPECT_EQ(all(store, by_state).size(), 3u);
+
+  FindingQuery by_time;
+  by_time.seen_since = kStart + 5min;
+  rows = all(store, by_time);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].finding.id, later.id);
+  by_time.seen_since.reset();
+  by_time.seen_before = kStart + 5min;
+  EXPECT_EQ(all(store, by_time).size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, UpsertKeepsFirstSeenAndUpdatesTheRest) {
+  SqliteStore store(path_, clock_);
+  Finding f = make_finding("tls.cert_expiring", "www.edu.cn:443", Severity::low);
+  ASSERT_TRUE(store.commit_batch(make_batch("ag", "c1", "s1", {f})).ok);
+  clock_.advance(1h);
+  f.severity = Severity::high;
+  f.evidence["days_left"] = 3;
+  ASSERT_TRUE(store.commit_batch(make_batch("ag", "c2", "s2", {f})).ok);
+
+  auto rows = all(store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].first_seen, kStart);
+  EXPECT_EQ(rows[0].last_seen, kStart + 1h);
+  EXPECT_EQ(rows[0].finding.severity, Severity::high);
+  EXPECT_EQ(rows[0].finding.evidence, f.evidence);
+  EXPECT_EQ(rows[0].finding.scan, "s2");
+}
+
+TEST_F(SqliteStoreTest, DuplicateChunkIsNotStoredTwice) {
+  SqliteStore store(path_, clock_);
+  Finding f = make_finding("dns.axfr_allowed", "edu.cn");
+  Batch b = make_batch("ag", "chunk-7", "s1", {f});
+  ASSERT_TRUE(store.commit_batch(b).ok);
+
+  clock_.advance(1h);
+  b.findings[0].evidence["changed"] = true;
+  Result again = store.commit_batch(b);
+  EXPECT_TRUE(again.ok) << again.error;
+  EXPECT_TRUE(again.duplicate);
+
+  auto rows = all(store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].last_seen, kStart);  // the resent chunk changed nothing
+  EXPECT_FALSE(rows[0].finding.evidence.contains("changed"));
+
+  // Chunk ids are per agent: another agent's chunk-7 is new.
+  Result other = store.commit_batch(make_batch("ag-2", "chunk-7", "s9", {f}));
+  EXPECT_TRUE(other.ok);
+  EXPECT_FALSE(other.duplicate);
+}
+
+TEST_F(SqliteStoreTest, CompletedScanResolvesUnreportedFindingsAndReportReopens) {
+  SqliteStore store(path_, clock_);
+  Finding a = make_finding("ipv6.dns.no_aaaa", "h1.edu.cn");
+  Finding b = make_finding("ipv6.dns.no_aaaa", "h2.edu.cn");
+  Finding c = make_finding("ipv6.dns.no_aaaa", "h3.edu.cn");
+  Finding other_agent = make_finding("ipv6.web.slow", "h2.edu.cn");
+  ASSERT_TRUE(store.commit_batch(make_batch("ag", "c1", "s1", {a, b, c})).ok);
+  ASSERT_TRUE(store.commit_batch(make_batch("ag-2", "x1", "t1", {other_agent})).ok);
+
+  // Scan s2 looked at h1 and h2 and only found a: b is fixed; c was not looked at.
+  clock_.advance(1h);
+  Batch s2 = make_batch("ag", "c2", "s2", {a});
+  s2.scan_complete = true;
+  s2.scanned_subjects = {"h1.edu.cn", "h2.edu.cn"};
+  ASSERT_TRUE(store.commit_batch(s2).ok);
+
+  auto rows = all(store);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(find(rows, a.id)->state, FindingState::open);
+  EXPECT_EQ(find(rows, b.id)->state, FindingState::resolved);
+  EXPECT_EQ(find(rows, b.id)->resolved_at, kStart + 1h);
+  EXPECT_EQ(find(rows, c.id)->state, FindingState::open);
+  EXPECT_EQ(find(rows, other_agent.id)->state, FindingState::open);
+
+  FindingQuery resolved;
+  resolved.state = FindingState::resolved;
+  ASSERT_EQ(all(store, resolved).size(), 1u);
+
+  // b comes back in a later scan: open again, first_seen unchanged.
+  clock_.advance(1h);
+  ASSERT_TRUE(store.commit_batch(make_batch("ag", "c3", "s3", {b})).ok);
+  rows = all(store);
+  const StoredFinding* back = find(rows, b.id);
+  EXPECT_EQ(back->state, FindingState::open);
+  EXPECT_FALSE(back->resolved_at.has_value());
+  EXPECT_EQ(back->first_seen, kStart);
+  EXPECT_EQ(back->last_seen, kStart + 2h);
+}
+
+TEST_F(SqliteStoreTest, ScanSpreadOverChunksResolvesOnlyWhatNoChunkReported) {
+  SqliteStore store(path_, clock_);
+  Finding a = make_finding("exposure.risky_service", "h1.edu.cn:6379");
+  Finding b = make_finding("exposure.risky_service", "h2.edu.cn:3389");
+  ASSERT_TRUE(store.commit_batch(make_batch("ag", "c1", "s1", {a, b})).ok);
+
+  clock_.advance(1h);
+  ASSERT_TRUE(store.commit_batch(make_batch("ag", "c2", "s2", {b})).ok);
+  Batch last = make_batch("ag", "c3", "s2", {});
+  last.scan_complete = true;
+  last.scanned_subjects = {"h1.edu.cn:6379", "h2.edu.cn:3389"};
+  ASSERT_TRUE(store.commit_batch(last).ok);
+
+  auto rows = all(store);
+  EXPECT_EQ(find(rows, a.id)->state, FindingState::resolved);
+  EXPECT_EQ(find(rows, b.id)->state, FindingState::open);
+}
+
+TEST_F(SqliteStoreTest, PagesNewestFirstWithoutOverlap) {
+  SqliteStore store(path_, clock_);
+  for (int i = 0; i < 25; ++i) {
+    Finding f = make_finding("asset.discovered", "h" + std::to_string(i) + ".edu.cn");
+    ASSERT_TRUE(store.commit_batch(make_batch("ag", "c" + std::to_string(i), "s1", {f})).ok);
+    clock_.advance(1s);
+  }
+  std::vector<std::string> seen;
+  for (std::size_t offset : {0u, 10u, 20u, 30u}) {
+    FindingQuery q;
+    q.limit = 10;
+    q.offset = offset;
+    QueryResult r = store.query(q);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.findings.size(), offset < 20 ? 10u : offset == 20 ? 5u : 0u);
+    for (const auto& row : r.findings) seen.push_back(row.finding.subject);
+  }
+  ASSERT_EQ(seen.size(), 25u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(seen[i], "h" + std::to_string(24 - i) + ".edu.cn");
+}
+
+TEST_F(SqliteStoreTest, ReopeningTheFileKeepsEverything) {
+  Finding f = make_finding("net.rogue_ra", "fe80::1");
+  {
+    SqliteStore store(path_, clock_);
+    ASSERT_TRUE(store.commit_batch(make_batch("ag", "c1", "s1", {f})).ok);
+  }
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.status().ok) << store.status().error;
+  auto rows = all(store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].finding.id, f.id);
+  EXPECT_EQ(rows[0].finding.title_zh, f.title_zh);
+  // The chunk record survived too.
+  Result again = store.commit_batch(make_batch("ag", "c1", "s1", {f}));
+  EXPECT_TRUE(again.ok);
+  EXPECT_TRUE(again.duplicate);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(s, 0), kSqliteSchemaVersion);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, NonSqliteFileIsAnErrorValue) {
+  std::string garbage(4096, '\0');
+  for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 7 + 3);
+  {
+    std::ofstream out(path_, std::ios::binary);
+    out << "this is not a database\n" << garbage;
+  }
+  auto size_before = fs::file_size(path_);
+
+  SqliteStore store(path_, clock_);
+  EXPECT_FALSE(store.status().ok);
+  EXPECT_FALSE(store.status().error.empty());
+  Result r = store.commit_batch(make_batch("ag", "c1", "s1", {make_finding("k.k", "x")}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(store.query({}).ok);
+  EXPECT_EQ(fs::file_size(path_), size_before);  // left untouched
+}
+
+TEST_F(SqliteStoreTest, ShortTextFileIsAnErrorValue) {
+  {
+    std::ofstream out(path_);
+    out << "hello\n";
+  }
+  SqliteStore store(path_, clock_);
+  EXPECT_FALSE(store.status().ok);
+}
+
+TEST_F(SqliteStoreTest, DirectoryPathIsAnErrorValue) {
+  SqliteStore store(dir_.string(), clock_);
+  EXPECT_FALSE(store.status().ok);
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  SqliteStore store(path_, clock_);
+  EXPECT_FALSE(store.status().ok);
+  EXPECT_NE(store.status().error.find("99"), std::string::npos) << store.status().error;
+}
+
+TEST_F(SqliteStoreTest, InvalidBatchIsRolledBackWhole) {
+  SqliteStore store(path_, clock_);
+  Finding good = make_finding("dns.open_resolver", "192.0.2.53");
+  Finding bad = make_finding("dns.open_resolver", "192.0.2.54");
+  bad.id.clear();
+  Result r = store.commit_batch(make_batch("ag", "c1", "s1", {good, bad}));
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.error.empty());
+  EXPECT_TRUE(all(store).empty());
+
+  // The chunk was not recorded, so the agent's corrected resend is accepted.
+  r = store.commit_batch(make_batch("ag", "c1", "s1", {good}));
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_FALSE(r.duplicate);
+  EXPECT_EQ(all(store).size(), 1u);
+
+  EXPECT_FALSE(store.commit_batch(make_batch("", "c2", "s1", {good})).ok);
+  EXPECT_FALSE(store.commit_batch(make_batch("ag", "", "s1", {good})).ok);
+}
+
+TEST_F(SqliteStoreTest, TenThousandFindingBatchCommits) {
+  SqliteStore store(path_, clock_);
+  std::vector<Finding> findings;
+  findings.reserve(10'000);
+  for (int i = 0; i < 10'000; ++i) {
+    findings.push_back(
+        make_finding("asset.discovered", "h" + std::to_string(i) + ".edu.cn", Severity::info));
+  }
+  Result r = store.commit_batch(make_batch("ag", "big", "s1", std::move(findings)));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(all(store).size(), 10'000u);
+  FindingQuery one;
+  one.subject = "h9999.edu.cn";
+  EXPECT_EQ(all(store, one).size(), 1u);
+}
+
+}  // namespace
+}  // namespace edusight::collector
