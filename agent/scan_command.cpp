@@ -14,6 +14,7 @@
 #include "edusight/core/parallel.hpp"
 #include "probes/discovery/classify.hpp"
 #include "probes/discovery/sources.hpp"
+#include "probes/dns/paced_lookup.hpp"
 #include "probes/dns/resolver.hpp"
 #include "probes/exposure/port_scan.hpp"
 #include "probes/exposure/tls_inspect.hpp"
@@ -518,12 +519,14 @@ ScanOutcome run_scan(const ScanConfig& config, const ScanInputs& inputs, Finding
   ropt.query.timeout = config.timeouts.dns;
   ropt.query.tries = config.timeouts.dns_tries;
   dns::Resolver resolver(io.get_executor(), ropt);
+  dns::PacedLookup paced_dns(resolver, config.limits.dns_queries_per_second);
   web::CurlFetcherOptions fopt;
   fopt.max_in_flight = static_cast<std::size_t>(config.limits.max_concurrent_connections);
   web::CurlFetcher fetcher(fopt);
   HostPacer pacer(config.limits.requests_per_second_per_host);
   ipv6::Reporter reporter(sink, clock, config.agent_id, options.scan_id);
-  ipv6::CheckContext ctx{resolver, fetcher, config, reporter, pacer};
+  RateLimiter new_requests(config.limits.new_connections_per_second);
+  ipv6::CheckContext ctx{paced_dns, fetcher, config, reporter, pacer, &new_requests};
   ipv6::ScanState state(ctx);
   Progress progress(options.progress);
   SeededRandom random(options.seed != 0 ? options.seed : std::random_device{}());

@@ -46,6 +46,7 @@ struct CheckContext {
   const ScanConfig& config;
   Reporter& report;
   HostPacer& pacer;
+  RateLimiter* new_requests = nullptr;  // global new-request rate; none in unit tests
 };
 
 }  // namespace edusight::ipv6

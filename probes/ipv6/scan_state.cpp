@@ -31,6 +31,7 @@ boost::asio::awaitable<web::ProbeResult> ScanState::fetch(const std::string& url
                                                           const boost::asio::ip::address& first,
                                                           std::size_t max_body) {
   if (const auto host = url_host(url)) co_await ctx_.pacer.wait(*host);
+  if (ctx_.new_requests) co_await ctx_.new_requests->acquire();
   web::FollowOptions opt;
   opt.connect_timeout = ctx_.config.timeouts.connect;
   opt.total_timeout = ctx_.config.timeouts.total;
