@@ -71,8 +71,8 @@ for i in $(seq 1 50); do in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/80' 2>/dev/nu
 
 {
   echo 'institution: {own_domains: [rss.test], own_prefixes: [127.0.0.0/8, "::1/128"]}'
-  echo 'dns: {resolvers: [127.0.0.1]}'
-  echo 'limits: {max_concurrent_hosts: 128, max_concurrent_connections: 256, requests_per_second_per_host: 1000}'
+  echo 'dns: {resolvers: [127.0.0.1], queries_per_second: 100000}'
+  echo 'limits: {max_concurrent_hosts: 128, max_concurrent_connections: 256, requests_per_second_per_host: 1000, new_connections_per_second: 100000}'
   echo 'thresholds: {slow_tries: 1}'
   echo 'targets:'
   for i in $(seq -w 1 "$n"); do echo "  - h$i.rss.test"; done
