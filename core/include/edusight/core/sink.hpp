@@ -39,19 +39,4 @@ class TableSink final : public FindingSink {
   std::vector<Finding> rows_;
 };
 
-// Fans out to several sinks (e.g. stdout and a collector).
-class TeeSink final : public FindingSink {
- public:
-  void add(FindingSink* s) { sinks_.push_back(s); }
-  void write(const Finding& f) override {
-    for (auto* s : sinks_) s->write(f);
-  }
-  void close() override {
-    for (auto* s : sinks_) s->close();
-  }
-
- private:
-  std::vector<FindingSink*> sinks_;
-};
-
 }  // namespace edusight
