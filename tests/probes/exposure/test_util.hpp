@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/local_nginx.hpp"
+
 namespace edusight::exposure::test {
 
 namespace asio = boost::asio;
@@ -36,38 +38,8 @@ auto run_coro(Make make, std::chrono::seconds limit = std::chrono::seconds(60)) 
   return std::move(*out);
 }
 
-inline std::optional<std::filesystem::path> find_binary(const std::string& name) {
-  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
-  path += ":/usr/sbin:/sbin:/usr/local/sbin";
-  std::size_t start = 0;
-  for (int guard = 0; guard < 64 && start <= path.size(); ++guard) {
-    const auto end = std::min(path.find(':', start), path.size());
-    const std::filesystem::path p = std::filesystem::path(path.substr(start, end - start)) / name;
-    if (!p.parent_path().empty() && ::access(p.c_str(), X_OK) == 0) return p;
-    start = end + 1;
-  }
-  return std::nullopt;
-}
-
-// A port free on both 127.0.0.1 and ::1 (0 when none was found).
-inline unsigned short free_port() {
-  asio::io_context io;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    boost::system::error_code ec;
-    asio::ip::tcp::acceptor a4(io);
-    a4.open(asio::ip::tcp::v4());
-    a4.bind({asio::ip::make_address("127.0.0.1"), 0}, ec);
-    if (ec) continue;
-    const auto port = a4.local_endpoint().port();
-    asio::ip::tcp::acceptor a6(io);
-    a6.open(asio::ip::tcp::v6(), ec);
-    if (ec) return port;  // no IPv6 here: the IPv6 cases skip themselves
-    a6.set_option(asio::ip::v6_only(true));
-    a6.bind({asio::ip::make_address("::1"), port}, ec);
-    if (!ec) return port;
-  }
-  return 0;
-}
+using testsupport::find_binary;
+using testsupport::free_port;
 
 inline bool ipv6_loopback_available() {
   asio::io_context io;

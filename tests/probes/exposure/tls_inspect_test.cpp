@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "support/local_nginx.hpp"
 #include "test_util.hpp"
 
 namespace edusight::exposure {
@@ -26,17 +27,8 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using test::run_coro;
 
-void write_file(const fs::path& p, const std::string& content) {
-  std::ofstream(p, std::ios::binary) << content;
-}
-
-bool port_open(const char* addr, unsigned short port) {
-  asio::io_context io;
-  asio::ip::tcp::socket s(io);
-  boost::system::error_code ec;
-  s.connect({asio::ip::make_address(addr), port}, ec);
-  return !ec;
-}
+using testsupport::port_open;
+using testsupport::write_file;
 
 // The certificates, made with the openssl CLI in `dir`.
 const char* const kCertScript = R"(set -e
@@ -70,10 +62,8 @@ openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -o
 openssl req -x509 $ec -keyout other.key -out other.pem -days 30 -subj "/CN=other.test" -addext "subjectAltName=DNS:other.test"
 )";
 
-class Nginx {
+class Nginx : public testsupport::LocalNginx {
  public:
-  std::string skip_reason;
-  fs::path dir;
   unsigned short sni = 0, expired = 0, legacy = 0, plain = 0;
 
   bool start() {
@@ -81,11 +71,7 @@ class Nginx {
     const auto openssl = test::find_binary("openssl");
     if (!nginx) return fail("nginx binary not found");
     if (!openssl) return fail("openssl binary not found");
-    char tmpl[] = "/tmp/edusight-exposure-test-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return fail("mkdtemp failed");
-    dir = tmpl;
-    ::chmod(dir.c_str(), 0755);  // nginx workers may run as another user
-    fs::create_directories(dir / "tmp");
+    if (!make_dir("edusight-exposure-test")) return false;
     const std::string d = dir.string();
     write_file(dir / "certs.sh", kCertScript);
     const std::string gen = "PATH=" + openssl->parent_path().string() + ":$PATH sh " + d +
@@ -108,14 +94,9 @@ class Nginx {
       return "    ssl_certificate " + d + "/" + name + ".pem; ssl_certificate_key " + d + "/" +
              name + ".key;\n";
     };
-    std::string conf =
-        "worker_processes 1;\npid " + d + "/nginx.pid;\nerror_log " + d +
-        "/error.log;\nevents { worker_connections 256; }\nhttp {\n  access_log off;\n"
-        // nginx 1.22's default still lists TLSv1 and TLSv1.1 and lacks TLSv1.3.
-        "  ssl_protocols TLSv1.2 TLSv1.3;\n";
-    for (const char* t : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
-      conf += "  " + std::string(t) + "_temp_path " + d + "/tmp/" + t + ";\n";
-    }
+    std::string conf = config_head() +
+                       // nginx 1.22's default still lists TLSv1 and TLSv1.1 and lacks TLSv1.3.
+                       "  ssl_protocols TLSv1.2 TLSv1.3;\n";
     conf += "  server {\n" + listen(sni, " ssl default_server") + "    server_name other.test;\n" +
             cert("other") + "    return 200 other;\n  }\n";
     conf += "  server {\n" + listen(sni, " ssl") + "    server_name valid.test;\n" + cert("valid") +
@@ -126,33 +107,7 @@ class Nginx {
             "    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;\n    ssl_ciphers DEFAULT@SECLEVEL=0;\n"
             "    return 200 legacy;\n  }\n";
     conf += "  server {\n" + listen(plain, "") + "    return 200 plain;\n  }\n}\n";
-    write_file(dir / "nginx.conf", conf);
-    const std::string cmd = nginx->string() + " -q -e " + d + "/error.log -p " + d + " -c " + d +
-                            "/nginx.conf >" + d + "/start.log 2>&1";
-    if (std::system(cmd.c_str()) != 0) return fail("nginx did not start (see " + d + "/start.log)");
-    for (int i = 0; i < 100; ++i) {
-      if (port_open("127.0.0.1", plain) && port_open("::1", legacy)) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return fail("nginx is not listening");
-  }
-
-  void stop() {
-    if (dir.empty()) return;
-    std::ifstream in(dir / "nginx.pid");
-    pid_t pid = 0;
-    if (in >> pid && pid > 0) {
-      ::kill(pid, SIGTERM);
-      for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(50ms);
-    }
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-
- private:
-  bool fail(std::string why) {
-    skip_reason = std::move(why);
-    return false;
+    return launch(*nginx, conf, {{"127.0.0.1", plain}, {"::1", legacy}});
   }
 };
 

@@ -23,6 +23,8 @@
 #include <string>
 #include <thread>
 
+#include "support/local_nginx.hpp"
+
 namespace edusight::web {
 namespace {
 
@@ -30,54 +32,13 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::optional<fs::path> find_binary(const std::string& name) {
-  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
-  path += ":/usr/sbin:/sbin:/usr/local/sbin";
-  std::size_t start = 0;
-  for (int guard = 0; guard < 64 && start <= path.size(); ++guard) {
-    const auto end = std::min(path.find(':', start), path.size());
-    const fs::path p = fs::path(path.substr(start, end - start)) / name;
-    if (!p.parent_path().empty() && ::access(p.c_str(), X_OK) == 0) return p;
-    start = end + 1;
-  }
-  return std::nullopt;
-}
+using testsupport::find_binary;
+using testsupport::free_port;
+using testsupport::port_open;
+using testsupport::write_file;
 
-// A port free on both 127.0.0.1 and ::1.
-unsigned short free_port() {
-  asio::io_context io;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    boost::system::error_code ec;
-    asio::ip::tcp::acceptor a4(io);
-    a4.open(asio::ip::tcp::v4());
-    a4.bind({asio::ip::make_address("127.0.0.1"), 0}, ec);
-    if (ec) continue;
-    const auto port = a4.local_endpoint().port();
-    asio::ip::tcp::acceptor a6(io);
-    a6.open(asio::ip::tcp::v6());
-    a6.set_option(asio::ip::v6_only(true));
-    a6.bind({asio::ip::make_address("::1"), port}, ec);
-    if (!ec) return port;
-  }
-  return 0;
-}
-
-bool port_open(const char* addr, unsigned short port) {
-  asio::io_context io;
-  asio::ip::tcp::socket s(io);
-  boost::system::error_code ec;
-  s.connect({asio::ip::make_address(addr), port}, ec);
-  return !ec;
-}
-
-void write_file(const fs::path& p, const std::string& content) {
-  std::ofstream(p, std::ios::binary) << content;
-}
-
-class Nginx {
+class Nginx : public testsupport::LocalNginx {
  public:
-  std::string skip_reason;
-  fs::path dir;
   unsigned short http = 0, https = 0;
 
   bool start() {
@@ -85,12 +46,8 @@ class Nginx {
     const auto openssl = find_binary("openssl");
     if (!nginx) return fail("nginx binary not found");
     if (!openssl) return fail("openssl binary not found");
-    char tmpl[] = "/tmp/edusight-web-test-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return fail("mkdtemp failed");
-    dir = tmpl;
-    ::chmod(dir.c_str(), 0755);  // nginx workers may run as another user
+    if (!make_dir("edusight-web-test")) return false;
     fs::create_directories(dir / "www");
-    fs::create_directories(dir / "tmp");
     write_file(dir / "www/index.html",
                "<html><head><title>Test site</title></head><body>hello</body></html>");
     write_file(dir / "www/big.bin", std::string(2 * 1024 * 1024, 'x'));
@@ -104,74 +61,29 @@ class Nginx {
     https = free_port();
     if (http == 0 || https == 0 || http == https) return fail("no free port");
     const std::string d = dir.string();
-    const std::string conf =
-        "worker_processes 1;\n"
-        "pid " +
-        d +
-        "/nginx.pid;\n"
-        "error_log " +
-        d +
-        "/error.log;\n"
-        "events { worker_connections 512; }\n"
-        "http {\n"
-        "  access_log off;\n"
-        "  client_body_temp_path " +
-        d + "/tmp/body; proxy_temp_path " + d +
-        "/tmp/proxy;\n"
-        "  fastcgi_temp_path " +
-        d + "/tmp/fcgi; uwsgi_temp_path " + d +
-        "/tmp/uwsgi;\n"
-        "  scgi_temp_path " +
-        d +
-        "/tmp/scgi;\n"
-        "  types { text/html html; application/octet-stream bin; }\n"
-        "  absolute_redirect off;\n"
-        "  server {\n"
-        "    listen 127.0.0.1:" +
-        std::to_string(http) + "; listen [::1]:" + std::to_string(http) +
-        ";\n"
-        "    listen 127.0.0.1:" +
-        std::to_string(https) + " ssl; listen [::1]:" + std::to_string(https) +
-        " ssl;\n"
-        "    ssl_certificate " +
-        d + "/cert.pem; ssl_certificate_key " + d +
-        "/key.pem;\n"
-        "    server_name site.test;\n"
-        "    root " +
-        d +
-        "/www;\n"
-        "    location = /redirect { return 302 /index.html; }\n"
-        "    location = /elsewhere { return 301 https://other.test/x; }\n"
-        "    location = /teapot { return 418; }\n"
-        "  }\n"
-        "}\n";
-    write_file(dir / "nginx.conf", conf);
-    const std::string cmd = nginx->string() + " -q -e " + d + "/error.log -p " + d + " -c " + d +
-                            "/nginx.conf >" + d + "/start.log 2>&1";
-    if (std::system(cmd.c_str()) != 0) return fail("nginx did not start (see " + d + "/start.log)");
-    for (int i = 0; i < 100; ++i) {
-      if (port_open("127.0.0.1", http) && port_open("::1", https)) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return fail("nginx is not listening");
-  }
-
-  void stop() {
-    if (dir.empty()) return;
-    std::ifstream in(dir / "nginx.pid");
-    pid_t pid = 0;
-    if (in >> pid && pid > 0) {
-      ::kill(pid, SIGTERM);
-      for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(50ms);
-    }
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-
- private:
-  bool fail(std::string why) {
-    skip_reason = std::move(why);
-    return false;
+    const std::string conf = config_head(512) +
+                             "  types { text/html html; application/octet-stream bin; }\n"
+                             "  absolute_redirect off;\n"
+                             "  server {\n"
+                             "    listen 127.0.0.1:" +
+                             std::to_string(http) + "; listen [::1]:" + std::to_string(http) +
+                             ";\n"
+                             "    listen 127.0.0.1:" +
+                             std::to_string(https) + " ssl; listen [::1]:" + std::to_string(https) +
+                             " ssl;\n"
+                             "    ssl_certificate " +
+                             d + "/cert.pem; ssl_certificate_key " + d +
+                             "/key.pem;\n"
+                             "    server_name site.test;\n"
+                             "    root " +
+                             d +
+                             "/www;\n"
+                             "    location = /redirect { return 302 /index.html; }\n"
+                             "    location = /elsewhere { return 301 https://other.test/x; }\n"
+                             "    location = /teapot { return 418; }\n"
+                             "  }\n"
+                             "}\n";
+    return launch(*nginx, conf, {{"127.0.0.1", http}, {"::1", https}});
   }
 };
 
