@@ -22,8 +22,11 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+here=$(cd "$(dirname "$0")" && pwd)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present" >&2
+  # msgpack-c++ is unpacked from its Debian package rather than installed (see the script).
+  [ "$(id -u)" -ne 0 ] || "$here/fetch-msgpack.sh" >&2
   exit 0
 fi
 
@@ -51,4 +54,5 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for svc in nginx nsd unbound; do
   pkill -x "$svc" 2>/dev/null || true
 done
+"$here/fetch-msgpack.sh" >&2
 echo "setup: done" >&2
