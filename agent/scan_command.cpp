@@ -24,7 +24,6 @@
 #include "probes/ipv6/zone.hpp"
 #include "probes/posture/posture.hpp"
 #include "probes/web/curl_fetcher.hpp"
-#include "probes/web/html.hpp"
 
 namespace edusight::agent {
 namespace {
@@ -391,14 +390,7 @@ class Scan {
     const auto r = co_await state_.fetch(url, first, 500 * 1024);
     if (r.final.status != web::Status::ok) co_return;
     a.web_answered = true;
-    ipv6::HomePage hp;
-    hp.url = r.final_url;
-    hp.http_status = r.final.http_status;
-    hp.page = web::parse_html(r.final.body, r.final_url);
-    hp.last_modified = r.final.last_modified;
-    hp.server_header = r.final.server_header;
-    hp.certificate = r.final.certificate;
-    a.home = std::move(hp);
+    a.home = ipv6::home_page_of(r);
   }
 
   asio::awaitable<void> posture() {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "edusight/core/evidence.hpp"
 #include "edusight/core/names.hpp"
 
 namespace edusight::discovery {
@@ -21,12 +22,6 @@ std::string lower_ascii(std::string_view s) {
 boost::json::array strings(const std::vector<std::string>& v) {
   boost::json::array a;
   for (const auto& s : v) a.emplace_back(s);
-  return a;
-}
-
-boost::json::array addresses_json(const std::vector<boost::asio::ip::address>& v) {
-  boost::json::array a;
-  for (const auto& x : v) a.emplace_back(canonical_address(x));
   return a;
 }
 

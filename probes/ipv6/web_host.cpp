@@ -5,6 +5,7 @@
 #include <boost/json/value_from.hpp>
 #include <cmath>
 
+#include "edusight/core/evidence.hpp"
 #include "edusight/core/names.hpp"
 #include "probes/ipv6/links.hpp"
 #include "probes/ipv6/score.hpp"
@@ -35,12 +36,6 @@ std::string describe(const web::ProbeResult& r) {
   return s;
 }
 
-boost::json::array addresses_json(const std::vector<boost::asio::ip::address>& v) {
-  boost::json::array a;
-  for (const auto& x : v) a.emplace_back(canonical_address(x));
-  return a;
-}
-
 long median_us(std::vector<long> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -48,6 +43,17 @@ long median_us(std::vector<long> v) {
 }
 
 }  // namespace
+
+HomePage home_page_of(const web::ProbeResult& r) {
+  HomePage hp;
+  hp.url = r.final_url;
+  hp.http_status = r.final.http_status;
+  hp.page = web::parse_html(r.final.body, r.final_url);
+  hp.last_modified = r.final.last_modified;
+  hp.server_header = r.final.server_header;
+  hp.certificate = r.final.certificate;
+  return hp;
+}
 
 boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::string host) {
   auto& ctx = state.ctx();
@@ -231,14 +237,7 @@ boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::str
   // Link support, crawled from the home page as a visitor sees it.
   const Attempt* home = p4 ? p4 : p6;
   if (home) {
-    HomePage hp;
-    hp.url = home->result.final_url;
-    hp.http_status = home->result.final.http_status;
-    hp.page = web::parse_html(home->result.final.body, home->result.final_url);
-    hp.last_modified = home->result.final.last_modified;
-    hp.server_header = home->result.final.server_header;
-    hp.certificate = home->result.final.certificate;
-    summary.home = std::move(hp);
+    summary.home = home_page_of(home->result);
   }
   bool own = false;
   for (const auto& z : cfg.institution.own_domains) own = own || is_within_zone(host, z);

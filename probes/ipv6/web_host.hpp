@@ -25,6 +25,9 @@ struct WebHostSummary {
   std::optional<HomePage> home;
 };
 
+// The home page facts of a fetch (parsed with the HTML parser).
+HomePage home_page_of(const web::ProbeResult& r);
+
 boost::asio::awaitable<WebHostSummary> check_web_host(ScanState& state, std::string host);
 
 }  // namespace edusight::ipv6

@@ -2,18 +2,11 @@
 
 #include <boost/json/array.hpp>
 
+#include "edusight/core/evidence.hpp"
 #include "edusight/core/names.hpp"
 
 namespace edusight::ipv6 {
-namespace {
-
-boost::json::array addresses_json(const std::vector<boost::asio::ip::address>& v) {
-  boost::json::array a;
-  for (const auto& x : v) a.emplace_back(canonical_address(x));
-  return a;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 boost::asio::awaitable<bool> is_zone_apex(ScanState& state, const std::string& name) {
   const auto r = co_await state.ctx().dns.query(name, dns::RType::SOA);

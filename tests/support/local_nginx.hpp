@@ -1,6 +1,7 @@
 #pragma once
 // Test support: a throw-away nginx on loopback (temporary directory, free high ports), and
 // the small helpers around it. Tests that need one skip with the reason when it is missing.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -131,6 +132,33 @@ class LocalNginx {
     skip_reason = std::move(why);
     return false;
   }
+};
+
+// A test suite sharing one server (a LocalNginx with a start() of its own) across its tests;
+// every test skips with the reason when it could not start.
+template <class Server>
+class ServerSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    nginx_ = new Server;
+    if (!nginx_->start()) {
+      reason_ = nginx_->skip_reason;
+      nginx_->stop();
+      delete nginx_;
+      nginx_ = nullptr;
+    }
+  }
+  static void TearDownTestSuite() {
+    if (nginx_) nginx_->stop();
+    delete nginx_;
+    nginx_ = nullptr;
+  }
+  void SetUp() override {
+    if (!nginx_) GTEST_SKIP() << "nginx test server unavailable: " << reason_;
+  }
+
+  static inline Server* nginx_ = nullptr;
+  static inline std::string reason_;
 };
 
 }  // namespace edusight::testsupport

@@ -111,35 +111,14 @@ class Nginx : public testsupport::LocalNginx {
   }
 };
 
-class TlsInspect : public ::testing::Test {
+class TlsInspect : public testsupport::ServerSuite<Nginx> {
  protected:
-  static void SetUpTestSuite() {
-    nginx_ = new Nginx;
-    if (!nginx_->start()) {
-      reason_ = nginx_->skip_reason;
-      nginx_->stop();
-      delete nginx_;
-      nginx_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    if (nginx_) nginx_->stop();
-    delete nginx_;
-    nginx_ = nullptr;
-  }
-  void SetUp() override {
-    if (!nginx_) GTEST_SKIP() << "nginx test server unavailable: " << reason_;
-  }
-
   static TlsReport inspect(const char* address, unsigned short port, std::string sni,
                            std::chrono::milliseconds timeout = 3000ms) {
     return run_coro([&]() -> asio::awaitable<TlsReport> {
       co_return co_await inspect_tls(asio::ip::make_address(address), port, sni, timeout);
     });
   }
-
-  static inline Nginx* nginx_ = nullptr;
-  static inline std::string reason_;
 };
 
 void expect_valid(const TlsReport& r) {

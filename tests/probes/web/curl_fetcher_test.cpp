@@ -87,26 +87,8 @@ class Nginx : public testsupport::LocalNginx {
   }
 };
 
-class CurlFetcherTest : public ::testing::Test {
+class CurlFetcherTest : public testsupport::ServerSuite<Nginx> {
  protected:
-  static void SetUpTestSuite() {
-    nginx_ = new Nginx;
-    if (!nginx_->start()) {
-      reason_ = nginx_->skip_reason;
-      nginx_->stop();
-      delete nginx_;
-      nginx_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    if (nginx_) nginx_->stop();
-    delete nginx_;
-    nginx_ = nullptr;
-  }
-  void SetUp() override {
-    if (!nginx_) GTEST_SKIP() << "nginx test server unavailable: " << reason_;
-  }
-
   FetchResult fetch(FetchRequest req) {
     asio::io_context io;
     std::optional<FetchResult> out;
@@ -130,8 +112,6 @@ class CurlFetcherTest : public ::testing::Test {
     return "https://site.test:" + std::to_string(nginx_->https) + path;
   }
 
-  static inline Nginx* nginx_ = nullptr;
-  static inline std::string reason_;
   CurlFetcher fetcher_;
 };
 
