@@ -5,9 +5,12 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/json/object.hpp>
 
 #include "edusight/core/finding.hpp"
 
@@ -22,8 +25,12 @@ struct Batch {
   std::string chunk_id;
   std::vector<Finding> findings;
   std::string scan;
-  // The last chunk of a scan sets this and lists every subject the scan looked at, using the
-  // same subject strings as the findings (e.g. both "host" and "host:443" where relevant).
+  // The agent's job (schedule entry) that ran the scan; a scan of the same job covers the
+  // same ground, so it is what "a later scan of the same subject" means. May be empty.
+  std::string job;
+  // The last chunk of a scan sets this. With scanned_subjects empty, every open finding of
+  // (agent, job) that this scan did not report is resolved; otherwise only those among the
+  // listed subjects (same subject strings as the findings).
   bool scan_complete = false;
   std::vector<std::string> scanned_subjects;
 };
@@ -70,6 +77,8 @@ struct QueryResult {
   bool ok = false;
   std::string error;
   std::vector<StoredFinding> findings;
+  // Rows matching the filters, ignoring limit/offset (for paging).
+  std::size_t total = 0;
 };
 
 class FindingStore {
@@ -78,7 +87,121 @@ class FindingStore {
   // All or nothing: either the whole batch (findings, chunk record, lifecycle changes) is
   // stored, or none of it is and the error says why.
   virtual Result commit_batch(const Batch& batch) = 0;
+  // Group commit: the batches go into as few transactions (and fsyncs) as possible; each
+  // result says what happened to the batch at the same index, with the same all-or-nothing
+  // meaning per batch. The default commits them one by one.
+  virtual std::vector<Result> commit_batches(std::span<const Batch> batches);
   virtual QueryResult query(const FindingQuery& q) = 0;
 };
+
+// ---- Agents: identity, key, heartbeat ----
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct AgentRecord {
+  std::string id;
+  std::string key;  // the Forward shared key; kept in clear because the handshake needs it
+  TimePoint created_at{};
+  bool revoked = false;
+  std::optional<TimePoint> last_heartbeat;  // collector's clock
+  // The agent's last reported status (version, uptime_s, last_scan, spool_bytes, ...).
+  boost::json::object status;
+  std::string address;  // peer address of the last heartbeat
+};
+
+struct AgentLookup {
+  bool ok = false;  // false: storage error (error says why); found false: no such agent
+  std::string error;
+  std::optional<AgentRecord> agent;
+};
+
+struct AgentList {
+  bool ok = false;
+  std::string error;
+  std::vector<AgentRecord> agents;  // by id
+};
+
+class AgentStore {
+ public:
+  virtual ~AgentStore();
+  // Fails if the id exists.
+  virtual Result add_agent(const std::string& id, const std::string& key) = 0;
+  virtual Result revoke_agent(const std::string& id) = 0;
+  virtual AgentLookup find_agent(const std::string& id) = 0;
+  virtual AgentList list_agents() = 0;
+  virtual Result record_heartbeat(const std::string& id, const boost::json::object& status,
+                                  const std::string& address) = 0;
+};
+
+// ---- API tokens ----
+
+enum class Role { viewer, admin };
+std::string_view to_string(Role r);
+std::optional<Role> parse_role(std::string_view s);
+
+struct TokenRecord {
+  std::string name;
+  Role role = Role::viewer;
+  std::string sha256;  // hex of the token's SHA-256; the token itself is never stored
+  TimePoint created_at{};
+  bool revoked = false;
+};
+
+struct TokenLookup {
+  bool ok = false;
+  std::string error;
+  std::optional<TokenRecord> token;
+};
+
+struct TokenList {
+  bool ok = false;
+  std::string error;
+  std::vector<TokenRecord> tokens;
+};
+
+class TokenStore {
+ public:
+  virtual ~TokenStore();
+  // Fails if the name exists.
+  virtual Result add_token(const std::string& name, Role role, const std::string& sha256) = 0;
+  virtual Result revoke_token(const std::string& name) = 0;
+  // By hash; revoked tokens are returned with revoked = true.
+  virtual TokenLookup find_token(const std::string& sha256) = 0;
+  virtual TokenList list_tokens() = 0;
+};
+
+// ---- Scans ----
+
+struct ScanRecord {
+  std::string agent;
+  std::string scan;
+  std::string job;
+  TimePoint first_chunk_at{};  // collector's clock
+  TimePoint last_chunk_at{};
+  std::size_t finding_count = 0;
+  bool complete = false;
+};
+
+struct ScanQuery {
+  std::optional<std::string> agent;
+  std::size_t limit = 100;  // 0: no limit
+  std::size_t offset = 0;
+};
+
+struct ScanList {
+  bool ok = false;
+  std::string error;
+  std::vector<ScanRecord> scans;  // newest (last_chunk_at) first
+  std::size_t total = 0;
+};
+
+class ScanStore {
+ public:
+  virtual ~ScanStore();
+  virtual ScanList list_scans(const ScanQuery& q) = 0;
+};
+
+// Everything the collector keeps, behind one object (SQLite now, PostgreSQL later).
+class Store : public FindingStore, public AgentStore, public TokenStore, public ScanStore {};
 
 }  // namespace edusight::collector
