@@ -17,3 +17,4 @@ pkg_check_modules(IDN2 REQUIRED IMPORTED_TARGET libidn2)
 add_library(edusight_asio INTERFACE)
 target_link_libraries(edusight_asio INTERFACE Boost::headers Threads::Threads)
 target_compile_definitions(edusight_asio INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_ASIO_HAS_STD_INVOKE_RESULT)
+find_package(ZLIB REQUIRED)  # gzip-compressed Forward chunks

@@ -3,6 +3,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 #include <exception>
+#include <zlib.h>
+
 #include <msgpack.hpp>
 #include <utility>
 
@@ -152,6 +154,36 @@ std::vector<Entry> unpack_event_stream(const char* data, std::size_t size, const
   return entries;
 }
 
+// Fluentd may concatenate several gzip members in one chunk, so inflate until the input ends.
+// The output is bounded like a message: a small bomb cannot inflate into gigabytes.
+std::string gunzip(std::string_view in, std::size_t max_out) {
+  std::string out;
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 32) != Z_OK) malformed("cannot start gzip decoder");
+  struct End {
+    z_stream* z;
+    ~End() { inflateEnd(z); }
+  } end{&z};
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  char buf[16384];
+  while (true) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+    if (out.size() > max_out) malformed("gzip PackedForward inflates beyond the message limit");
+    if (rc == Z_STREAM_END) {
+      if (z.avail_in == 0) break;
+      if (inflateReset(&z) != Z_OK) malformed("cannot restart gzip decoder");
+      continue;
+    }
+    if (rc != Z_OK) malformed("gzip PackedForward is corrupt");
+    if (z.avail_in == 0 && z.avail_out != 0) malformed("gzip PackedForward is truncated");
+  }
+  return out;
+}
+
 Message to_message(const msgpack::object& o, const Limits& limits) {
   if (o.type != msgpack::type::ARRAY) malformed("message is not an array");
   const auto n = o.via.array.size;
@@ -201,13 +233,16 @@ Message to_message(const msgpack::object& o, const Limits& limits) {
     if (n > 3) malformed("PackedForward message has more than 3 elements");
     m.mode = Mode::packed_forward;
     if (n == 3) m.options = to_options(a[2]);
-    if (m.options.compressed && *m.options.compressed != "text") {
-      if (*m.options.compressed == "gzip") malformed("compressed PackedForward not supported yet");
-      malformed("unknown compression \"" + *m.options.compressed + "\"");
-    }
     const char* p = body.type == msgpack::type::STR ? body.via.str.ptr : body.via.bin.ptr;
     const std::size_t len = body.type == msgpack::type::STR ? body.via.str.size : body.via.bin.size;
-    m.entries = unpack_event_stream(p, len, limits);
+    if (m.options.compressed && *m.options.compressed == "gzip") {
+      const std::string plain = gunzip(std::string_view(p, len), limits.max_message_size);
+      m.entries = unpack_event_stream(plain.data(), plain.size(), limits);
+    } else if (m.options.compressed && *m.options.compressed != "text") {
+      malformed("unknown compression \"" + *m.options.compressed + "\"");
+    } else {
+      m.entries = unpack_event_stream(p, len, limits);
+    }
   } else {
     if (n < 3 || n > 4) malformed("Message mode needs [tag, time, record, option?]");
     m.mode = Mode::message;
@@ -500,6 +535,54 @@ std::optional<Message> Decoder::next(std::string* error) {
     start_ = 0;
   }
   return msg;
+}
+
+void AckDecoder::feed(const char* data, std::size_t size) {
+  if (failed_) return;
+  buffer_.append(data, size);
+}
+
+std::optional<std::string> AckDecoder::next(std::string* error) {
+  error->clear();
+  if (failed_) {
+    *error = failure_;
+    return std::nullopt;
+  }
+  if (buffer_.empty()) return std::nullopt;
+  auto fail = [&](std::string why) {
+    failed_ = true;
+    failure_ = std::move(why);
+    buffer_.clear();
+    *error = failure_;
+    return std::nullopt;
+  };
+  Limits limits;
+  limits.max_message_size = max_buffered_;
+  limits.max_depth = 4;
+  std::size_t off = 0;
+  msgpack::object_handle h;
+  try {
+    h = msgpack::unpack(buffer_.data(), buffer_.size(), off, nullptr, nullptr,
+                        to_unpack_limit(limits));
+  } catch (const msgpack::insufficient_bytes&) {
+    if (buffer_.size() > max_buffered_) return fail("unread answer exceeds max size");
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return fail(std::string("malformed msgpack from server: ") + e.what());
+  }
+  buffer_.erase(0, off);
+  const msgpack::object& o = h.get();
+  if (o.type != msgpack::type::MAP) return fail("answer from server is not an ack map");
+  auto view = [](const msgpack::object& t) {
+    return t.type == msgpack::type::STR ? std::string_view(t.via.str.ptr, t.via.str.size)
+                                        : std::string_view(t.via.bin.ptr, t.via.bin.size);
+  };
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (is_text(kv.key) && is_text(kv.val) && view(kv.key) == "ack")
+      return std::string(view(kv.val));
+  }
+  return fail("answer from server has no \"ack\" string");
 }
 
 std::string encode_packed_forward(std::string_view tag, const std::vector<Entry>& entries,

@@ -38,7 +38,7 @@ class Family {
  private:
   std::string name_, help_;
   Type type_;
-  mutable std::mutex mutex_;  // guards the map only, never the values
+  mutable std::mutex mutex_;             // guards the map only, never the values
   std::map<std::string, Value> values_;  // rendered label set -> value
 };
 

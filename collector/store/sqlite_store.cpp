@@ -12,6 +12,19 @@
 namespace edusight::collector {
 
 FindingStore::~FindingStore() = default;
+AgentStore::~AgentStore() = default;
+TokenStore::~TokenStore() = default;
+ScanStore::~ScanStore() = default;
+
+std::string_view to_string(Role r) {
+  return r == Role::admin ? "admin" : "viewer";
+}
+
+std::optional<Role> parse_role(std::string_view s) {
+  if (s == "admin") return Role::admin;
+  if (s == "viewer") return Role::viewer;
+  return std::nullopt;
+}
 
 std::string_view to_string(FindingState s) {
   return s == FindingState::resolved ? "resolved" : "open";
@@ -73,12 +86,73 @@ CREATE INDEX findings_by_state ON findings (state, last_seen);
 CREATE INDEX findings_open_by_agent ON findings (agent, subject) WHERE state = 'open';
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// Version 2: jobs (what "a later scan of the same subject" means), findings keyed by id alone
+// (WITHOUT ROWID), agents with their keys and heartbeats, API tokens (hashes only), scans.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE findings_v2 (
+  id TEXT PRIMARY KEY NOT NULL,
+  kind TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  title TEXT NOT NULL,
+  title_zh TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  observed_at INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  scan TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+  resolved_at INTEGER,
+  job TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+INSERT INTO findings_v2 (id, kind, severity, subject, title, title_zh, evidence, observed_at,
+  agent, scan, first_seen, last_seen, state, resolved_at)
+  SELECT id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan,
+  first_seen, last_seen, state, resolved_at FROM findings;
+DROP TABLE findings;
+ALTER TABLE findings_v2 RENAME TO findings;
+-- Fewer b-trees per row than v1 (no rowid, no severity or state index): ingest touches each
+-- on every upsert. Severity and state filters ride on the newest-first scan.
+CREATE INDEX findings_by_last_seen ON findings (last_seen);
+CREATE INDEX findings_by_kind ON findings (kind, last_seen);
+CREATE INDEX findings_by_subject ON findings (subject, last_seen);
+CREATE INDEX findings_open_by_agent_job ON findings (agent, job, subject) WHERE state = 'open';
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY NOT NULL,
+  key TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  last_heartbeat INTEGER,
+  status TEXT NOT NULL DEFAULT '{}',
+  address TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE TABLE tokens (
+  name TEXT PRIMARY KEY NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'admin')),
+  sha256 TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) WITHOUT ROWID;
+CREATE TABLE scans (
+  agent TEXT NOT NULL,
+  scan TEXT NOT NULL,
+  job TEXT NOT NULL,
+  first_chunk_at INTEGER NOT NULL,
+  last_chunk_at INTEGER NOT NULL,
+  finding_count INTEGER NOT NULL,
+  complete INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (agent, scan)
+) WITHOUT ROWID;
+CREATE INDEX scans_by_last_chunk ON scans (last_chunk_at);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 constexpr const char* kColumns =
     "id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan, "
-    "first_seen, last_seen, state, resolved_at";
+    "first_seen, last_seen, state, resolved_at, job";
 
 // Query filter bits; the mask selects the cached statement.
 enum : unsigned {
@@ -88,6 +162,7 @@ enum : unsigned {
   kByState = 1u << 3,
   kBySince = 1u << 4,
   kByBefore = 1u << 5,
+  kById = 1u << 6,
 };
 
 // Statements are reset whatever way a use ends, so none holds a read lock or stale binding.
@@ -203,6 +278,12 @@ Result SqliteStore::open() {
   // losing acknowledged findings for good. The price is one fsync per batch, which is small
   // for batches of hundreds of findings.
   if (auto r = exec("PRAGMA synchronous=FULL"); !r.ok) return r;
+  // Room for the indexes' hot pages (64 MiB) and fewer, larger checkpoints under ingest.
+  if (auto r = exec("PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
+                    "PRAGMA wal_autocheckpoint=10000; PRAGMA mmap_size=268435456");
+      !r.ok) {
+    return r;
+  }
   if (auto r = migrate(); !r.ok) return r;
 
   // Per-connection scratch for the lifecycle step; temp, so never part of the schema.
@@ -227,14 +308,28 @@ Result SqliteStore::open() {
   if (auto r = prepare(upsert_finding_,
                        "INSERT INTO findings (id, kind, severity, subject, title, title_zh, "
                        "evidence, observed_at, agent, scan, first_seen, last_seen, state, "
-                       "resolved_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, "
-                       "'open', NULL) ON CONFLICT (id) DO UPDATE SET "
+                       "resolved_at, job) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                       "?11, 'open', NULL, ?12) ON CONFLICT (id) DO UPDATE SET "
                        "kind = excluded.kind, severity = excluded.severity, "
                        "subject = excluded.subject, title = excluded.title, "
                        "title_zh = excluded.title_zh, evidence = excluded.evidence, "
                        "observed_at = excluded.observed_at, agent = excluded.agent, "
                        "scan = excluded.scan, last_seen = excluded.last_seen, "
-                       "state = 'open', resolved_at = NULL");
+                       "state = 'open', resolved_at = NULL, job = excluded.job");
+      !r.ok) {
+    return r;
+  }
+  if (auto r = prepare(upsert_scan_,
+                       "INSERT INTO scans (agent, scan, job, first_chunk_at, last_chunk_at, "
+                       "finding_count, complete) VALUES (?1, ?2, ?3, ?4, ?4, ?5, 0) "
+                       "ON CONFLICT (agent, scan) DO UPDATE SET "
+                       "last_chunk_at = excluded.last_chunk_at, "
+                       "finding_count = finding_count + excluded.finding_count");
+      !r.ok) {
+    return r;
+  }
+  if (auto r =
+          prepare(complete_scan_, "UPDATE scans SET complete = 1 WHERE agent = ?1 AND scan = ?2");
       !r.ok) {
     return r;
   }
@@ -244,11 +339,17 @@ Result SqliteStore::open() {
       !r.ok) {
     return r;
   }
-  // Open findings of this agent on a scanned subject that this scan did not report (their
-  // scan column still names an older scan) are gone.
+  // Open findings of this agent's job that this scan did not report (their scan column still
+  // names an older scan) are gone; with a subject list, only those on the listed subjects.
   if (auto r = prepare(resolve_,
                        "UPDATE findings SET state = 'resolved', resolved_at = ?1 "
-                       "WHERE state = 'open' AND agent = ?2 AND scan <> ?3 "
+                       "WHERE state = 'open' AND agent = ?2 AND job = ?4 AND scan <> ?3");
+      !r.ok) {
+    return r;
+  }
+  if (auto r = prepare(resolve_listed_,
+                       "UPDATE findings SET state = 'resolved', resolved_at = ?1 "
+                       "WHERE state = 'open' AND agent = ?2 AND job = ?4 AND scan <> ?3 "
                        "AND subject IN (SELECT subject FROM temp.scanned_subjects)");
       !r.ok) {
     return r;
@@ -287,29 +388,89 @@ Result SqliteStore::migrate() {
   return Result::success();
 }
 
-Result SqliteStore::commit_batch(const Batch& batch) {
-  if (!status_.ok) return status_;
+Result SqliteStore::begin() {
+  ResetGuard g(begin_.get());
+  return step_done(begin_.get(), "begin");
+}
+
+Result SqliteStore::commit() {
+  ResetGuard g(commit_.get());
+  return step_done(commit_.get(), "commit");
+}
+
+// A failed COMMIT may leave the transaction open; make sure nothing half-done remains.
+void SqliteStore::rollback() {
+  if (!sqlite3_get_autocommit(db_.get())) {
+    ResetGuard g(rollback_.get());
+    sqlite3_step(rollback_.get());
+  }
+}
+
+namespace {
+Result check_batch(const Batch& batch) {
   if (batch.agent.empty()) return Result::failure("batch has no agent");
   if (batch.chunk_id.empty()) return Result::failure("batch has no chunk id");
   if (batch.scan.empty()) return Result::failure("batch has no scan");
+  return Result::success();
+}
+}  // namespace
 
-  {
-    ResetGuard g(begin_.get());
-    if (auto r = step_done(begin_.get(), "begin"); !r.ok) return r;
-  }
+Result SqliteStore::commit_batch(const Batch& batch) {
+  if (!status_.ok) return status_;
+  if (auto r = check_batch(batch); !r.ok) return r;
+  if (auto r = begin(); !r.ok) return r;
   Result result = apply(batch);
-  if (result.ok && !result.duplicate) {
-    ResetGuard g(commit_.get());
-    result = step_done(commit_.get(), "commit");
+  if (result.ok && !result.duplicate) result = commit();
+  if (!result.ok || result.duplicate) rollback();
+  return result;
+}
+
+std::vector<Result> FindingStore::commit_batches(std::span<const Batch> batches) {
+  std::vector<Result> out;
+  out.reserve(batches.size());
+  for (const Batch& b : batches) out.push_back(commit_batch(b));
+  return out;
+}
+
+// One transaction and one fsync for the whole group. Each batch sits in a savepoint, so a bad
+// batch is rolled back alone and the others still commit; only a failed COMMIT fails all.
+std::vector<Result> SqliteStore::commit_batches(std::span<const Batch> batches) {
+  std::vector<Result> out(batches.size());
+  if (!status_.ok) {
+    for (Result& r : out) r = status_;
+    return out;
   }
-  if (!result.ok || result.duplicate) {
-    // A failed COMMIT may leave the transaction open; make sure nothing half-done remains.
-    if (!sqlite3_get_autocommit(db_.get())) {
-      ResetGuard g(rollback_.get());
-      sqlite3_step(rollback_.get());
+  if (auto r = begin(); !r.ok) {
+    for (Result& each : out) each = r;
+    return out;
+  }
+  bool any_written = false;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    if (out[i] = check_batch(batches[i]); !out[i].ok) continue;
+    if (auto r = exec("SAVEPOINT batch"); !r.ok) {
+      out[i] = r;
+      continue;
+    }
+    out[i] = apply(batches[i]);
+    if (out[i].ok && !out[i].duplicate) {
+      exec("RELEASE batch");
+      any_written = true;
+    } else {
+      exec("ROLLBACK TO batch");
+      exec("RELEASE batch");
     }
   }
-  return result;
+  if (!any_written) {
+    rollback();
+    return out;
+  }
+  if (auto r = commit(); !r.ok) {
+    rollback();
+    for (Result& each : out) {
+      if (each.ok && !each.duplicate) each = r;
+    }
+  }
+  return out;
 }
 
 Result SqliteStore::apply(const Batch& batch) {
@@ -345,37 +506,61 @@ Result SqliteStore::apply(const Batch& batch) {
     bind_text(s, 9, batch.agent);
     bind_text(s, 10, batch.scan);
     sqlite3_bind_int64(s, 11, now);
+    bind_text(s, 12, batch.job);
     if (auto r = step_done(s, "store finding"); !r.ok) return r;
+  }
+  {
+    sqlite3_stmt* s = upsert_scan_.get();
+    ResetGuard g(s);
+    bind_text(s, 1, batch.agent);
+    bind_text(s, 2, batch.scan);
+    bind_text(s, 3, batch.job);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_int64(s, 5, static_cast<std::int64_t>(batch.findings.size()));
+    if (auto r = step_done(s, "record scan"); !r.ok) return r;
   }
 
   if (batch.scan_complete) {
     {
-      ResetGuard g(clear_scanned_.get());
-      if (auto r = step_done(clear_scanned_.get(), "clear scanned subjects"); !r.ok) return r;
-    }
-    for (const std::string& subject : batch.scanned_subjects) {
-      sqlite3_stmt* s = insert_scanned_.get();
+      sqlite3_stmt* s = complete_scan_.get();
       ResetGuard g(s);
-      bind_text(s, 1, subject);
-      if (auto r = step_done(s, "note scanned subject"); !r.ok) return r;
+      bind_text(s, 1, batch.agent);
+      bind_text(s, 2, batch.scan);
+      if (auto r = step_done(s, "complete scan"); !r.ok) return r;
     }
-    sqlite3_stmt* s = resolve_.get();
+    const bool listed = !batch.scanned_subjects.empty();
+    if (listed) {
+      {
+        ResetGuard g(clear_scanned_.get());
+        if (auto r = step_done(clear_scanned_.get(), "clear scanned subjects"); !r.ok) return r;
+      }
+      for (const std::string& subject : batch.scanned_subjects) {
+        sqlite3_stmt* s = insert_scanned_.get();
+        ResetGuard g(s);
+        bind_text(s, 1, subject);
+        if (auto r = step_done(s, "note scanned subject"); !r.ok) return r;
+      }
+    }
+    sqlite3_stmt* s = listed ? resolve_listed_.get() : resolve_.get();
     ResetGuard g(s);
     sqlite3_bind_int64(s, 1, now);
     bind_text(s, 2, batch.agent);
     bind_text(s, 3, batch.scan);
+    bind_text(s, 4, batch.job);
     if (auto r = step_done(s, "resolve findings"); !r.ok) return r;
   }
   return Result::success();
 }
 
-sqlite3_stmt* SqliteStore::query_statement(unsigned mask, Result& error) {
-  if (auto it = query_statements_.find(mask); it != query_statements_.end()) {
+sqlite3_stmt* SqliteStore::query_statement(unsigned mask, bool count, Result& error) {
+  auto& statements = count ? count_statements_ : query_statements_;
+  if (auto it = statements.find(mask); it != statements.end()) {
     return it->second.get();
   }
   std::string sql = "SELECT ";
-  sql += kColumns;
+  sql += count ? "count(*)" : kColumns;
   sql += " FROM findings WHERE 1";
+  if (mask & kById) sql += " AND id = :id";
   if (mask & kByKind) sql += " AND kind = :kind";
   if (mask & kBySeverity) sql += " AND severity >= :severity";
   if (mask & kBySubject) sql += " AND subject = :subject";
@@ -383,11 +568,11 @@ sqlite3_stmt* SqliteStore::query_statement(unsigned mask, Result& error) {
   if (mask & kBySince) sql += " AND last_seen >= :since";
   if (mask & kByBefore) sql += " AND last_seen < :before";
   // id breaks ties so that pages neither repeat nor skip rows seen at the same instant.
-  sql += " ORDER BY last_seen DESC, id LIMIT :limit OFFSET :offset";
+  if (!count) sql += " ORDER BY last_seen DESC, id LIMIT :limit OFFSET :offset";
   Stmt s;
   error = prepare(s, sql);
   if (!error.ok) return nullptr;
-  return query_statements_.emplace(mask, std::move(s)).first->second.get();
+  return statements.emplace(mask, std::move(s)).first->second.get();
 }
 
 QueryResult SqliteStore::query(const FindingQuery& q) {
@@ -397,6 +582,7 @@ QueryResult SqliteStore::query(const FindingQuery& q) {
     return out;
   }
   unsigned mask = 0;
+  if (q.id) mask |= kById;
   if (q.kind) mask |= kByKind;
   if (q.min_severity) mask |= kBySeverity;
   if (q.subject) mask |= kBySubject;
@@ -404,19 +590,37 @@ QueryResult SqliteStore::query(const FindingQuery& q) {
   if (q.seen_since) mask |= kBySince;
   if (q.seen_before) mask |= kByBefore;
 
+  auto bind_filters = [&q](sqlite3_stmt* s) {
+    if (q.id) bind_named_text(s, ":id", *q.id);
+    if (q.kind) bind_named_text(s, ":kind", *q.kind);
+    if (q.min_severity) bind_named_int(s, ":severity", static_cast<int>(*q.min_severity));
+    if (q.subject) bind_named_text(s, ":subject", *q.subject);
+    if (q.state) bind_named_text(s, ":state", to_string(*q.state));
+    if (q.seen_since) bind_named_int(s, ":since", to_micros(*q.seen_since));
+    if (q.seen_before) bind_named_int(s, ":before", to_micros(*q.seen_before));
+  };
   Result prepared;
-  sqlite3_stmt* s = query_statement(mask, prepared);
+  if (q.count_total) {
+    sqlite3_stmt* c = query_statement(mask, true, prepared);
+    if (!c) {
+      out.error = prepared.error;
+      return out;
+    }
+    ResetGuard g(c);
+    bind_filters(c);
+    if (sqlite3_step(c) != SQLITE_ROW) {
+      out.error = sqlite_error("count").error;
+      return out;
+    }
+    out.total = static_cast<std::size_t>(sqlite3_column_int64(c, 0));
+  }
+  sqlite3_stmt* s = query_statement(mask, false, prepared);
   if (!s) {
     out.error = prepared.error;
     return out;
   }
   ResetGuard g(s);
-  if (q.kind) bind_named_text(s, ":kind", *q.kind);
-  if (q.min_severity) bind_named_int(s, ":severity", static_cast<int>(*q.min_severity));
-  if (q.subject) bind_named_text(s, ":subject", *q.subject);
-  if (q.state) bind_named_text(s, ":state", to_string(*q.state));
-  if (q.seen_since) bind_named_int(s, ":since", to_micros(*q.seen_since));
-  if (q.seen_before) bind_named_int(s, ":before", to_micros(*q.seen_before));
+  bind_filters(s);
   bind_named_int(s, ":limit", q.limit == 0 ? -1 : static_cast<std::int64_t>(q.limit));
   bind_named_int(s, ":offset", static_cast<std::int64_t>(q.offset));
 
@@ -460,11 +664,341 @@ QueryResult SqliteStore::query(const FindingQuery& q) {
     if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
       row.resolved_at = from_micros(sqlite3_column_int64(s, 13));
     }
+    row.job = column_text(s, 14);
     out.findings.push_back(std::move(row));
   }
   if (rc != SQLITE_DONE) {
     out.error = sqlite_error("query").error;
     out.findings.clear();
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
+// ---- small statements, prepared once and kept by their SQL text ----
+
+sqlite3_stmt* SqliteStore::cached(const char* sql, Result& error) {
+  if (auto it = cached_.find(std::string_view(sql)); it != cached_.end()) return it->second.get();
+  Stmt s;
+  error = prepare(s, sql);
+  if (!error.ok) return nullptr;
+  return cached_.emplace(sql, std::move(s)).first->second.get();
+}
+
+template <typename Bind>
+Result SqliteStore::run(const char* sql, Bind&& bind, const char* what) {
+  if (!status_.ok) return status_;
+  Result error;
+  sqlite3_stmt* s = cached(sql, error);
+  if (!s) return error;
+  ResetGuard g(s);
+  bind(s);
+  return step_done(s, what);
+}
+
+// ---- agents ----
+
+Result SqliteStore::add_agent(const std::string& id, const std::string& key) {
+  if (id.empty() || key.empty()) return Result::failure("an agent needs an id and a key");
+  auto r = run(
+      "INSERT INTO agents (id, key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+      [&](sqlite3_stmt* s) {
+        bind_text(s, 1, id);
+        bind_text(s, 2, key);
+        sqlite3_bind_int64(s, 3, to_micros(clock_.now()));
+      },
+      "add agent");
+  if (r.ok && sqlite3_changes(db_.get()) == 0) return Result::failure("agent exists: " + id);
+  return r;
+}
+
+Result SqliteStore::revoke_agent(const std::string& id) {
+  auto r = run(
+      "UPDATE agents SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+      [&](sqlite3_stmt* s) {
+        bind_text(s, 1, id);
+        sqlite3_bind_int64(s, 2, to_micros(clock_.now()));
+      },
+      "revoke agent");
+  if (r.ok && sqlite3_changes(db_.get()) == 0) return Result::failure("no such agent: " + id);
+  return r;
+}
+
+namespace {
+constexpr const char* kAgentColumns =
+    "id, key, created_at, revoked_at, last_heartbeat, status, address";
+
+bool read_agent(sqlite3_stmt* s, AgentRecord& a) {
+  a.id = column_text(s, 0);
+  a.key = column_text(s, 1);
+  a.created_at = from_micros(sqlite3_column_int64(s, 2));
+  a.revoked = sqlite3_column_type(s, 3) != SQLITE_NULL;
+  if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
+    a.last_heartbeat = from_micros(sqlite3_column_int64(s, 4));
+  }
+  boost::system::error_code ec;
+  boost::json::value status = boost::json::parse(column_text(s, 5), ec);
+  if (ec || !status.is_object()) return false;
+  a.status = std::move(status.get_object());
+  a.address = column_text(s, 6);
+  return true;
+}
+}  // namespace
+
+AgentLookup SqliteStore::find_agent(const std::string& id) {
+  AgentLookup out;
+  if (!status_.ok) {
+    out.error = status_.error;
+    return out;
+  }
+  static const std::string sql =
+      std::string("SELECT ") + kAgentColumns + " FROM agents WHERE id = ?1";
+  Result error;
+  sqlite3_stmt* s = cached(sql.c_str(), error);
+  if (!s) {
+    out.error = error.error;
+    return out;
+  }
+  ResetGuard g(s);
+  bind_text(s, 1, id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    AgentRecord a;
+    if (!read_agent(s, a)) {
+      out.error = "agent " + id + " has an unreadable status";
+      return out;
+    }
+    out.agent = std::move(a);
+  } else if (rc != SQLITE_DONE) {
+    out.error = sqlite_error("find agent").error;
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
+AgentList SqliteStore::list_agents() {
+  AgentList out;
+  if (!status_.ok) {
+    out.error = status_.error;
+    return out;
+  }
+  static const std::string sql =
+      std::string("SELECT ") + kAgentColumns + " FROM agents ORDER BY id";
+  Result error;
+  sqlite3_stmt* s = cached(sql.c_str(), error);
+  if (!s) {
+    out.error = error.error;
+    return out;
+  }
+  ResetGuard g(s);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    AgentRecord a;
+    if (!read_agent(s, a)) {
+      out.error = "agent " + a.id + " has an unreadable status";
+      out.agents.clear();
+      return out;
+    }
+    out.agents.push_back(std::move(a));
+  }
+  if (rc != SQLITE_DONE) {
+    out.error = sqlite_error("list agents").error;
+    out.agents.clear();
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
+// Heartbeats are status, not evidence: they share one transaction, and a lost last one
+// only makes an agent look offline a little early.
+Result SqliteStore::record_heartbeats(std::span<const Heartbeat> heartbeats) {
+  if (!status_.ok) return status_;
+  if (heartbeats.empty()) return Result::success();
+  if (auto r = begin(); !r.ok) return r;
+  const std::int64_t now = to_micros(clock_.now());
+  std::string status;
+  for (const Heartbeat& h : heartbeats) {
+    status = boost::json::serialize(h.status);
+    auto r = run(
+        "UPDATE agents SET last_heartbeat = ?2, status = ?3, address = ?4 WHERE id = ?1",
+        [&](sqlite3_stmt* s) {
+          bind_text(s, 1, h.agent);
+          sqlite3_bind_int64(s, 2, now);
+          bind_text(s, 3, status);
+          bind_text(s, 4, h.address);
+        },
+        "record heartbeat");
+    if (!r.ok) {
+      rollback();
+      return r;
+    }
+  }
+  if (auto r = commit(); !r.ok) {
+    rollback();
+    return r;
+  }
+  return Result::success();
+}
+
+// ---- tokens ----
+
+Result SqliteStore::add_token(const std::string& name, Role role, const std::string& sha256) {
+  if (name.empty() || sha256.empty()) return Result::failure("a token needs a name and a hash");
+  auto r = run(
+      "INSERT INTO tokens (name, role, sha256, created_at) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT DO NOTHING",
+      [&](sqlite3_stmt* s) {
+        bind_text(s, 1, name);
+        bind_text(s, 2, to_string(role));
+        bind_text(s, 3, sha256);
+        sqlite3_bind_int64(s, 4, to_micros(clock_.now()));
+      },
+      "add token");
+  if (r.ok && sqlite3_changes(db_.get()) == 0) return Result::failure("token exists: " + name);
+  return r;
+}
+
+Result SqliteStore::revoke_token(const std::string& name) {
+  auto r = run(
+      "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1",
+      [&](sqlite3_stmt* s) {
+        bind_text(s, 1, name);
+        sqlite3_bind_int64(s, 2, to_micros(clock_.now()));
+      },
+      "revoke token");
+  if (r.ok && sqlite3_changes(db_.get()) == 0) return Result::failure("no such token: " + name);
+  return r;
+}
+
+namespace {
+bool read_token(sqlite3_stmt* s, TokenRecord& t) {
+  t.name = column_text(s, 0);
+  auto role = parse_role(column_text(s, 1));
+  if (!role) return false;
+  t.role = *role;
+  t.sha256 = column_text(s, 2);
+  t.created_at = from_micros(sqlite3_column_int64(s, 3));
+  t.revoked = sqlite3_column_type(s, 4) != SQLITE_NULL;
+  return true;
+}
+}  // namespace
+
+TokenLookup SqliteStore::find_token(const std::string& sha256) {
+  TokenLookup out;
+  if (!status_.ok) {
+    out.error = status_.error;
+    return out;
+  }
+  Result error;
+  sqlite3_stmt* s = cached(
+      "SELECT name, role, sha256, created_at, revoked_at FROM tokens WHERE sha256 = ?1", error);
+  if (!s) {
+    out.error = error.error;
+    return out;
+  }
+  ResetGuard g(s);
+  bind_text(s, 1, sha256);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    TokenRecord t;
+    if (!read_token(s, t)) {
+      out.error = "token has an unknown role";
+      return out;
+    }
+    out.token = std::move(t);
+  } else if (rc != SQLITE_DONE) {
+    out.error = sqlite_error("find token").error;
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
+TokenList SqliteStore::list_tokens() {
+  TokenList out;
+  if (!status_.ok) {
+    out.error = status_.error;
+    return out;
+  }
+  Result error;
+  sqlite3_stmt* s =
+      cached("SELECT name, role, sha256, created_at, revoked_at FROM tokens ORDER BY name", error);
+  if (!s) {
+    out.error = error.error;
+    return out;
+  }
+  ResetGuard g(s);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    TokenRecord t;
+    if (!read_token(s, t)) {
+      out.error = "token " + t.name + " has an unknown role";
+      out.tokens.clear();
+      return out;
+    }
+    out.tokens.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE) {
+    out.error = sqlite_error("list tokens").error;
+    out.tokens.clear();
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
+// ---- scans ----
+
+ScanList SqliteStore::list_scans(const ScanQuery& q) {
+  ScanList out;
+  if (!status_.ok) {
+    out.error = status_.error;
+    return out;
+  }
+  Result error;
+  sqlite3_stmt* c = cached("SELECT count(*) FROM scans WHERE (?1 IS NULL OR agent = ?1)", error);
+  sqlite3_stmt* s = c ? cached(
+                            "SELECT agent, scan, job, first_chunk_at, last_chunk_at, "
+                            "finding_count, complete FROM scans "
+                            "WHERE (?1 IS NULL OR agent = ?1) "
+                            "ORDER BY last_chunk_at DESC, agent, scan LIMIT ?2 OFFSET ?3",
+                            error)
+                      : nullptr;
+  if (!s) {
+    out.error = error.error;
+    return out;
+  }
+  {
+    ResetGuard g(c);
+    if (q.agent) bind_text(c, 1, *q.agent);
+    if (sqlite3_step(c) != SQLITE_ROW) {
+      out.error = sqlite_error("count scans").error;
+      return out;
+    }
+    out.total = static_cast<std::size_t>(sqlite3_column_int64(c, 0));
+  }
+  ResetGuard g(s);
+  if (q.agent) bind_text(s, 1, *q.agent);
+  sqlite3_bind_int64(s, 2, q.limit == 0 ? -1 : static_cast<std::int64_t>(q.limit));
+  sqlite3_bind_int64(s, 3, static_cast<std::int64_t>(q.offset));
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    ScanRecord r;
+    r.agent = column_text(s, 0);
+    r.scan = column_text(s, 1);
+    r.job = column_text(s, 2);
+    r.first_chunk_at = from_micros(sqlite3_column_int64(s, 3));
+    r.last_chunk_at = from_micros(sqlite3_column_int64(s, 4));
+    r.finding_count = static_cast<std::size_t>(sqlite3_column_int64(s, 5));
+    r.complete = sqlite3_column_int(s, 6) != 0;
+    out.scans.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) {
+    out.error = sqlite_error("list scans").error;
+    out.scans.clear();
     return out;
   }
   out.ok = true;

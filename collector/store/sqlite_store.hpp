@@ -14,9 +14,9 @@ struct sqlite3_stmt;
 namespace edusight::collector {
 
 // The schema version this build writes; see migrate() in sqlite_store.cpp.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
-class SqliteStore final : public FindingStore {
+class SqliteStore final : public Store {
  public:
   // Opens (creating if needed) and migrates the database. Never throws for a bad file:
   // check status(); when it is not ok every call returns that error.
@@ -28,7 +28,21 @@ class SqliteStore final : public FindingStore {
   const Result& status() const { return status_; }
 
   Result commit_batch(const Batch& batch) override;
+  std::vector<Result> commit_batches(std::span<const Batch> batches) override;
   QueryResult query(const FindingQuery& q) override;
+
+  Result add_agent(const std::string& id, const std::string& key) override;
+  Result revoke_agent(const std::string& id) override;
+  AgentLookup find_agent(const std::string& id) override;
+  AgentList list_agents() override;
+  Result record_heartbeats(std::span<const Heartbeat> heartbeats) override;
+
+  Result add_token(const std::string& name, Role role, const std::string& sha256) override;
+  Result revoke_token(const std::string& name) override;
+  TokenLookup find_token(const std::string& sha256) override;
+  TokenList list_tokens() override;
+
+  ScanList list_scans(const ScanQuery& q) override;
 
  private:
   struct DbCloser {
@@ -45,18 +59,28 @@ class SqliteStore final : public FindingStore {
   Result prepare(Stmt& out, const std::string& sql);
   Result step_done(sqlite3_stmt* s, const char* what);
   Result apply(const Batch& batch);
+  Result begin();
+  Result commit();
+  void rollback();
+  // Runs one statement with `bind` applied; for the small, rarely used statements.
+  template <typename Bind>
+  Result run(const char* sql, Bind&& bind, const char* what);
   Result sqlite_error(std::string_view what) const;
-  sqlite3_stmt* query_statement(unsigned mask, Result& error);
+  sqlite3_stmt* query_statement(unsigned mask, bool count, Result& error);
+  sqlite3_stmt* cached(const char* sql, Result& error);
 
   std::string path_;
   const Clock& clock_;
   std::unique_ptr<sqlite3, DbCloser> db_;
   Result status_;
   Stmt begin_, commit_, rollback_;
-  Stmt insert_chunk_, upsert_finding_, clear_scanned_, insert_scanned_, resolve_;
+  Stmt insert_chunk_, upsert_finding_, upsert_scan_, complete_scan_, clear_scanned_,
+      insert_scanned_, resolve_, resolve_listed_;
   // One prepared statement per combination of query filters, built on first use, so each
   // shape keeps a plan that can use its index.
   std::map<unsigned, Stmt> query_statements_;
+  std::map<unsigned, Stmt> count_statements_;
+  std::map<std::string, Stmt, std::less<>> cached_;  // run()'s statements, by SQL text
 };
 
 }  // namespace edusight::collector

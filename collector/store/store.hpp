@@ -2,6 +2,7 @@
 // The collector's storage layer: where findings from many agents land, deduplicated by chunk
 // and tracked through their open/resolved lifecycle. Errors are values on this path: a bad
 // batch or a broken database must not take the collector down with an exception.
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -9,8 +10,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "edusight/core/finding.hpp"
 
@@ -59,10 +58,12 @@ struct StoredFinding {
   std::chrono::system_clock::time_point last_seen{};
   FindingState state = FindingState::open;
   std::optional<std::chrono::system_clock::time_point> resolved_at;
+  std::string job;  // the agent job that last reported it
 };
 
 // Every set field narrows the result; results are newest (last_seen) first.
 struct FindingQuery {
+  std::optional<std::string> id;
   std::optional<std::string> kind;
   std::optional<Severity> min_severity;
   std::optional<std::string> subject;
@@ -71,13 +72,15 @@ struct FindingQuery {
   std::optional<std::chrono::system_clock::time_point> seen_before;  // last_seen < before
   std::size_t limit = 100;                                           // 0: no limit
   std::size_t offset = 0;
+  // Also count every matching row (QueryResult::total); costs a second pass over the index.
+  bool count_total = false;
 };
 
 struct QueryResult {
   bool ok = false;
   std::string error;
   std::vector<StoredFinding> findings;
-  // Rows matching the filters, ignoring limit/offset (for paging).
+  // Rows matching the filters, ignoring limit/offset; only with FindingQuery::count_total.
   std::size_t total = 0;
 };
 
@@ -121,6 +124,12 @@ struct AgentList {
   std::vector<AgentRecord> agents;  // by id
 };
 
+struct Heartbeat {
+  std::string agent;
+  boost::json::object status;
+  std::string address;
+};
+
 class AgentStore {
  public:
   virtual ~AgentStore();
@@ -129,8 +138,9 @@ class AgentStore {
   virtual Result revoke_agent(const std::string& id) = 0;
   virtual AgentLookup find_agent(const std::string& id) = 0;
   virtual AgentList list_agents() = 0;
-  virtual Result record_heartbeat(const std::string& id, const boost::json::object& status,
-                                  const std::string& address) = 0;
+  // Many heartbeats in one transaction; unknown agents are skipped (they were revoked or
+  // removed after connecting), not an error.
+  virtual Result record_heartbeats(std::span<const Heartbeat> heartbeats) = 0;
 };
 
 // ---- API tokens ----

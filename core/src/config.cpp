@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "edusight/core/names.hpp"
+#include "edusight/core/yaml_reader.hpp"
 
 namespace edusight {
 
@@ -23,95 +24,6 @@ ConfigError::ConfigError(std::string file, int line, int column, const std::stri
       column_(column) {}
 
 namespace {
-
-class Reader {
- public:
-  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
-
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
-    const auto m = n.Mark();
-    if (m.is_null()) throw ConfigError(origin_, 0, 0, msg);
-    throw ConfigError(origin_, m.line + 1, m.column + 1, msg);
-  }
-
-  void expect_map(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsMap()) fail(n, what + " must be a mapping");
-  }
-
-  // Refuses keys that are not in `known`, naming the closest intent.
-  void only_keys(const YAML::Node& n, const std::string& where,
-                 const std::set<std::string>& known) const {
-    for (const auto& kv : n) {
-      const auto key = kv.first.as<std::string>();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        fail(kv.first, "unknown key '" + key + "' in " + where + " (known: " + list + ")");
-      }
-    }
-  }
-
-  std::string scalar(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsScalar()) fail(n, what + " must be a single value");
-    return n.Scalar();
-  }
-
-  std::vector<std::string> list(const YAML::Node& n, const std::string& what) const {
-    std::vector<std::string> out;
-    if (n.IsScalar()) {
-      out.push_back(n.Scalar());
-      return out;
-    }
-    if (!n.IsSequence()) fail(n, what + " must be a list");
-    for (const auto& item : n) out.push_back(scalar(item, "each entry of " + what));
-    return out;
-  }
-
-  double number(const YAML::Node& n, const std::string& what, double lo, double hi) const {
-    const auto s = scalar(n, what);
-    double v = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size())
-      fail(n, what + " must be a number, not '" + s + "'");
-    if (v < lo || v > hi) {
-      std::ostringstream os;
-      os << what << " must be between " << lo << " and " << hi << ", not " << s;
-      fail(n, os.str());
-    }
-    return v;
-  }
-
-  int integer(const YAML::Node& n, const std::string& what, int lo, int hi) const {
-    const auto s = scalar(n, what);
-    int v = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size())
-      fail(n, what + " must be a whole number, not '" + s + "'");
-    if (v < lo || v > hi) {
-      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                  ", not " + s);
-    }
-    return v;
-  }
-
-  // Wraps a flag-style validator so its message carries this node's location.
-  template <class F>
-  auto at(const YAML::Node& n, F&& f) const {
-    try {
-      return f();
-    } catch (const ConfigError& e) {
-      // The validators prefix their origin; keep only the message part.
-      std::string msg = e.what();
-      const auto pos = msg.find(": ");
-      fail(n, pos == std::string::npos ? msg : msg.substr(pos + 2));
-    }
-  }
-
-  const std::string& origin() const { return origin_; }
-
- private:
-  std::string origin_;
-};
 
 void read_institution(const Reader& r, const YAML::Node& n, InstitutionProfile& p) {
   r.expect_map(n, "institution");

@@ -5,7 +5,9 @@
 #include <boost/json/parse.hpp>
 #include <map>
 #include <msgpack.hpp>
+#include <cstring>
 #include <random>
+#include <zlib.h>
 
 namespace edusight::forward {
 namespace {
@@ -270,13 +272,57 @@ TEST(ForwardCodec, ShapeErrors) {
             std::string::npos);
 }
 
-TEST(ForwardCodec, GzipNotSupportedYet) {
-  const std::string msg = pack([](auto& pk) {
-    pk.pack_array(3), pk.pack_str(1), pk.pack_str_body("t", 1), pk.pack_bin(0);
+std::string gzip(const std::string& in) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, in.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string packed_gzip_message(const std::string& body) {
+  return pack([&](auto& pk) {
+    pk.pack_array(3), pk.pack_str(1), pk.pack_str_body("t", 1);
+    pk.pack_bin(static_cast<std::uint32_t>(body.size()));
+    pk.pack_bin_body(body.data(), static_cast<std::uint32_t>(body.size()));
     pk.pack_map(1), pk.pack_str(10), pk.pack_str_body("compressed", 10);
     pk.pack_str(4), pk.pack_str_body("gzip", 4);
   });
-  EXPECT_EQ(decode_error(msg), "compressed PackedForward not supported yet");
+}
+
+// Fluentd's compressed chunks may be several gzip members back to back.
+TEST(ForwardCodec, GzipPackedForwardWithSeveralMembers) {
+  auto event = [](std::int64_t t, const char* v) {
+    return pack([&](auto& pk) {
+      pk.pack_array(2), pk.pack_int64(t), pk.pack_map(1), pk.pack_str(1), pk.pack_str_body("k", 1);
+      pk.pack_str(static_cast<std::uint32_t>(std::strlen(v)));
+      pk.pack_str_body(v, static_cast<std::uint32_t>(std::strlen(v)));
+    });
+  };
+  const std::string body = gzip(event(1700000000, "a")) + gzip(event(1700000001, "b"));
+  EventMessage m = decode_event(packed_gzip_message(body));
+  ASSERT_EQ(m.entries.size(), 2u);
+  EXPECT_EQ(m.entries[1].time.seconds, 1700000001);
+  EXPECT_EQ(m.entries[1].record.at("k").as_string(), "b");
+}
+
+TEST(ForwardCodec, GzipBombAndCorruptionAreRefused) {
+  const std::string zeros(64u * 1024u * 1024u, '\0');
+  EXPECT_EQ(decode_error(packed_gzip_message(gzip(zeros))),
+            "gzip PackedForward inflates beyond the message limit");
+  std::string broken = gzip("not msgpack but fine for gzip");
+  broken[broken.size() / 2] ^= 0x55;
+  EXPECT_NE(decode_error(packed_gzip_message(broken)).find("gzip PackedForward is"),
+            std::string::npos);
+  std::string cut = gzip(std::string(1000, 'x'));
+  cut.resize(cut.size() / 2);
+  EXPECT_EQ(decode_error(packed_gzip_message(cut)), "gzip PackedForward is truncated");
 }
 
 TEST(ForwardCodec, DeepNestingRefused) {

@@ -1,0 +1,172 @@
+#include "collector/config/collector_config.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "edusight/core/yaml_reader.hpp"
+
+namespace edusight::collector {
+
+namespace {
+
+void read_tls(const Reader& r, const YAML::Node& n, const std::string& where, ListenerTls& t) {
+  r.expect_map(n, where);
+  r.only_keys(n, where, {"enabled", "cert_file", "key_file"});
+  if (n["enabled"]) t.enabled = r.boolean(n["enabled"], where + ".enabled");
+  if (n["cert_file"]) t.cert_file = r.scalar(n["cert_file"], where + ".cert_file");
+  if (n["key_file"]) t.key_file = r.scalar(n["key_file"], where + ".key_file");
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    r.fail(n, where + " needs both cert_file and key_file, or neither");
+  }
+}
+
+std::vector<std::string> read_listen(const Reader& r, const YAML::Node& n,
+                                     const std::string& what) {
+  auto list = r.list(n, what);
+  if (list.empty()) r.fail(n, what + " needs at least one address");
+  for (const auto& item : list) r.at(n, [&] { return parse_listen_address(item, what); });
+  return list;
+}
+
+}  // namespace
+
+ListenAddress parse_listen_address(const std::string& text, const std::string& origin) {
+  ListenAddress out;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      throw ConfigError(origin, 0, 0, "'" + text + "' is not [address]:port");
+    }
+    out.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
+      throw ConfigError(origin, 0, 0,
+                        "'" + text + "' is not address:port (IPv6 as [address]:port)");
+    }
+    out.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(out.host, ec);
+  if (ec) throw ConfigError(origin, 0, 0, "'" + out.host + "' is not an IP address");
+  unsigned v = 0;
+  const auto [p, perr] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (port.empty() || perr != std::errc{} || p != port.data() + port.size() || v > 65535) {
+    throw ConfigError(origin, 0, 0, "'" + port + "' is not a port number");
+  }
+  out.port = static_cast<std::uint16_t>(v);
+  return out;
+}
+
+CollectorConfig parse_collector_config(const std::string& yaml_text, const std::string& origin) {
+  Reader r(origin);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(origin, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  CollectorConfig c;
+  if (root.IsNull()) return c;
+  r.expect_map(root, "the collector configuration");
+  r.only_keys(root, "the collector configuration",
+              {"data_dir", "hostname", "certificate_names", "database", "forward", "api",
+               "max_group_findings", "log_level"});
+  if (root["data_dir"]) c.data_dir = r.scalar(root["data_dir"], "data_dir");
+  if (root["hostname"]) c.hostname = r.scalar(root["hostname"], "hostname");
+  if (root["certificate_names"]) {
+    c.certificate_names = r.list(root["certificate_names"], "certificate_names");
+  }
+  if (root["database"]) c.database = r.scalar(root["database"], "database");
+  if (root["max_group_findings"]) {
+    c.max_group_findings = static_cast<std::size_t>(
+        r.integer(root["max_group_findings"], "max_group_findings", 1, 1'000'000));
+  }
+  if (root["log_level"]) {
+    c.log_level = r.scalar(root["log_level"], "log_level");
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+    if (!levels.count(c.log_level)) {
+      r.fail(root["log_level"], "log_level must be trace, debug, info, warn or error");
+    }
+  }
+  using std::chrono::milliseconds;
+  if (const auto f = root["forward"]) {
+    r.expect_map(f, "forward");
+    r.only_keys(f, "forward",
+                {"listen", "tls", "handshake_timeout", "idle_timeout", "write_timeout",
+                 "max_connections", "max_message_bytes"});
+    auto& s = c.forward;
+    if (f["listen"]) s.listen = read_listen(r, f["listen"], "forward.listen");
+    if (f["tls"]) read_tls(r, f["tls"], "forward.tls", s.tls);
+    if (f["handshake_timeout"]) {
+      s.handshake_timeout = r.duration(f["handshake_timeout"], "forward.handshake_timeout",
+                                       milliseconds(100), milliseconds(600'000));
+    }
+    if (f["idle_timeout"]) {
+      s.idle_timeout = r.duration(f["idle_timeout"], "forward.idle_timeout", milliseconds(1000),
+                                  milliseconds(86'400'000));
+    }
+    if (f["write_timeout"]) {
+      s.write_timeout = r.duration(f["write_timeout"], "forward.write_timeout", milliseconds(100),
+                                   milliseconds(600'000));
+    }
+    if (f["max_connections"]) {
+      s.max_connections = static_cast<std::size_t>(
+          r.integer(f["max_connections"], "forward.max_connections", 1, 1'000'000));
+    }
+    if (f["max_message_bytes"]) {
+      s.max_message_bytes = static_cast<std::size_t>(
+          r.integer(f["max_message_bytes"], "forward.max_message_bytes", 1024, 1 << 30));
+    }
+  }
+  if (const auto a = root["api"]) {
+    r.expect_map(a, "api");
+    r.only_keys(a, "api", {"listen", "tls", "agent_online_window"});
+    if (a["listen"]) c.api.listen = read_listen(r, a["listen"], "api.listen");
+    if (a["tls"]) read_tls(r, a["tls"], "api.tls", c.api.tls);
+    if (a["agent_online_window"]) {
+      c.api.agent_online_window = r.duration(a["agent_online_window"], "api.agent_online_window",
+                                             milliseconds(1000), milliseconds(86'400'000));
+    }
+  }
+  return c;
+}
+
+CollectorConfig load_collector_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, 0, "cannot open the file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  CollectorConfig c = parse_collector_config(ss.str(), path);
+  // Paths in the file are relative to it, not to wherever the collector was started.
+  const auto dir = std::filesystem::path(path).parent_path();
+  for (std::string* p : {&c.data_dir, &c.database, &c.forward.tls.cert_file,
+                         &c.forward.tls.key_file, &c.api.tls.cert_file, &c.api.tls.key_file}) {
+    if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (dir / *p).string();
+  }
+  return c;
+}
+
+void resolve_defaults(CollectorConfig& c) {
+  namespace fs = std::filesystem;
+  const fs::path data(c.data_dir);
+  if (c.database.empty()) c.database = (data / "edusight.db").string();
+  if (c.hostname.empty()) {
+    char name[256] = {};
+    c.hostname = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "edusight-collector";
+  }
+  for (ListenerTls* t : {&c.forward.tls, &c.api.tls}) {
+    if (t->enabled && t->cert_file.empty()) {
+      t->cert_file = (data / "tls" / "collector.crt").string();
+      t->key_file = (data / "tls" / "collector.key").string();
+    }
+  }
+}
+
+}  // namespace edusight::collector

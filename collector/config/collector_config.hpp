@@ -1,0 +1,63 @@
+#pragma once
+// `edusight-collector` configuration. Every key has a working default: a collector needs only
+// a data directory (the SQLite database and its self-signed certificate live there).
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "edusight/core/config.hpp"  // ConfigError
+
+namespace edusight::collector {
+
+struct ListenerTls {
+  bool enabled = true;
+  // Empty: <data_dir>/tls/collector.{crt,key}, created self-signed on first start.
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct ForwardSettings {
+  std::vector<std::string> listen{"0.0.0.0:24224", "[::]:24224"};
+  ListenerTls tls;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{300'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  std::size_t max_connections = 4096;
+  std::size_t max_message_bytes = 16u * 1024u * 1024u;
+};
+
+struct ApiSettings {
+  std::vector<std::string> listen{"127.0.0.1:8080"};
+  ListenerTls tls{false, {}, {}};
+  std::chrono::milliseconds agent_online_window{90'000};
+};
+
+struct CollectorConfig {
+  std::string data_dir = "/var/lib/edusight-collector";
+  // Our name in the Forward handshake and in the self-signed certificate.
+  std::string hostname;  // empty: the machine's host name
+  // Extra names and addresses for the self-signed certificate (agents verify one of them).
+  std::vector<std::string> certificate_names;
+  std::string database;  // empty: <data_dir>/edusight.db
+  ForwardSettings forward;
+  ApiSettings api;
+  std::size_t max_group_findings = 50'000;
+  std::string log_level = "info";
+};
+
+// Throws ConfigError (file:line:column: what is wrong); unknown keys are refused.
+CollectorConfig load_collector_config(const std::string& path);
+CollectorConfig parse_collector_config(const std::string& yaml_text, const std::string& origin);
+
+// "0.0.0.0:24224", "[::]:24224", "127.0.0.1:0"; throws ConfigError naming `origin`.
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+ListenAddress parse_listen_address(const std::string& text, const std::string& origin);
+
+// Fills the defaults that depend on others (paths under data_dir, hostname).
+void resolve_defaults(CollectorConfig& c);
+
+}  // namespace edusight::collector

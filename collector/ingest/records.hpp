@@ -1,0 +1,46 @@
+#pragma once
+// Forward event records -> the store's batches. The wire is open to any Forward client, so
+// every field is checked; a bad record is reported and skipped, never fatal.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "codec.hpp"
+#include "collector/store/store.hpp"
+
+namespace edusight::collector {
+
+// Tags of docs/collector-protocol.md.
+inline constexpr std::string_view kFindingTag = "edusight.finding";
+inline constexpr std::string_view kScanTag = "edusight.scan";
+inline constexpr std::string_view kHeartbeatTag = "edusight.heartbeat";
+
+// "2026-11-25T13:53:17Z", with optional fraction and numeric offset.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
+
+// A finding from its record; the error says which field is wrong. A missing id is computed
+// from kind and subject (as the agent would); a missing observed_at takes the event time.
+std::optional<Finding> finding_from_record(const forward::Entry& entry, std::string* error);
+
+struct RecordProblem {
+  std::size_t index = 0;  // entry index in the message
+  std::string error;
+};
+
+// What one event message asks of the store. Findings of different scans or jobs in one
+// message become separate batches (chunk ids suffixed "#n"), since a batch has one scan.
+struct Conversion {
+  std::vector<Batch> batches;
+  std::vector<Heartbeat> heartbeats;
+  std::vector<RecordProblem> problems;
+  std::size_t foreign_events = 0;  // other tags: acknowledged, not stored
+};
+
+// `agent` is the identity proven in the handshake; `chunk_id` is the message's chunk option
+// or one made up by the caller when the sender asked for no ack.
+Conversion convert(const forward::EventMessage& message, const std::string& agent,
+                   const std::string& chunk_id, const std::string& peer);
+
+}  // namespace edusight::collector

@@ -1,0 +1,261 @@
+// edusight-collector: receives findings from agents (Forward protocol over TLS), stores them,
+// and serves the HTTP API. Subcommands manage API tokens and agents' identities.
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "collector/api/server.hpp"
+#include "collector/api/tokens.hpp"
+#include "collector/config/collector_config.hpp"
+#include "collector/ingest/forward_server.hpp"
+#include "collector/ingest/tls.hpp"
+#include "collector/ingest/writer.hpp"
+#include "collector/store/sqlite_store.hpp"
+#include "edusight/core/crypto.hpp"
+
+#ifndef EDUSIGHT_VERSION
+#define EDUSIGHT_VERSION "dev"
+#endif
+
+namespace {
+
+using namespace edusight;
+using namespace edusight::collector;
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+struct Common {
+  std::string config;
+  std::string data_dir;
+  std::string log_level;
+};
+
+CollectorConfig load(const Common& common) {
+  CollectorConfig c =
+      common.config.empty() ? CollectorConfig{} : load_collector_config(common.config);
+  if (!common.data_dir.empty()) c.data_dir = common.data_dir;
+  if (!common.log_level.empty()) c.log_level = common.log_level;
+  resolve_defaults(c);
+  return c;
+}
+
+// The data directory holds keys and the database: only the collector's user may read it.
+void prepare_data_dir(const CollectorConfig& c) {
+  fs::create_directories(c.data_dir);
+  ::chmod(c.data_dir.c_str(), 0700);
+}
+
+std::unique_ptr<SqliteStore> open_store(const CollectorConfig& c, const Clock& clock) {
+  prepare_data_dir(c);
+  auto store = std::make_unique<SqliteStore>(c.database, clock);
+  if (!store->status().ok) throw std::runtime_error(store->status().error);
+  return store;
+}
+
+std::vector<asio::ip::tcp::endpoint> endpoints(const std::vector<std::string>& list,
+                                               const std::string& what) {
+  std::vector<asio::ip::tcp::endpoint> out;
+  for (const std::string& text : list) {
+    ListenAddress a = parse_listen_address(text, what);
+    out.emplace_back(asio::ip::make_address(a.host), a.port);
+  }
+  return out;
+}
+
+std::string describe(const asio::ip::tcp::endpoint& ep) {
+  const auto a = ep.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+int run(const CollectorConfig& c) {
+  SystemClock clock;
+  CryptoRandom random;
+  prepare_data_dir(c);
+
+  std::optional<asio::ssl::context> forward_tls, api_tls;
+  std::vector<std::string> names{c.hostname, "localhost", "127.0.0.1", "::1"};
+  names.insert(names.end(), c.certificate_names.begin(), c.certificate_names.end());
+  if (c.forward.tls.enabled) {
+    ensure_self_signed_certificate(c.forward.tls.cert_file, c.forward.tls.key_file, names, clock);
+    forward_tls.emplace(make_server_tls(c.forward.tls.cert_file, c.forward.tls.key_file));
+  }
+  if (c.api.tls.enabled) {
+    ensure_self_signed_certificate(c.api.tls.cert_file, c.api.tls.key_file, names, clock);
+    api_tls.emplace(make_server_tls(c.api.tls.cert_file, c.api.tls.key_file));
+  }
+
+  // Two connections to one database: the writer's and the API's (WAL lets them overlap).
+  auto ingest_store = open_store(c, clock);
+  auto api_store = open_store(c, clock);
+  metrics::Registry registry;
+  registry.gauge("edusight_collector_info", "Collector build information.")
+      .with({{"version", EDUSIGHT_VERSION}})
+      .set(1);
+  auto& started = registry.gauge("edusight_collector_start_time_seconds",
+                                 "When the collector started (Unix time).");
+  started.with().set(
+      std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count());
+
+  StoreWriter writer(*ingest_store, registry, {c.max_group_findings});
+  asio::io_context io(1);
+
+  ForwardServerConfig fc;
+  fc.listen = endpoints(c.forward.listen, "forward.listen");
+  fc.tls = forward_tls ? &*forward_tls : nullptr;
+  fc.hostname = c.hostname;
+  fc.handshake_timeout = c.forward.handshake_timeout;
+  fc.idle_timeout = c.forward.idle_timeout;
+  fc.write_timeout = c.forward.write_timeout;
+  fc.max_connections = c.forward.max_connections;
+  fc.limits.max_message_size = c.forward.max_message_bytes;
+  ForwardServer forward(io.get_executor(), fc, writer, registry, random);
+
+  api::ApiConfig ac;
+  ac.listen = endpoints(c.api.listen, "api.listen");
+  ac.tls = api_tls ? &*api_tls : nullptr;
+  ac.agent_online_window =
+      std::chrono::duration_cast<std::chrono::seconds>(c.api.agent_online_window);
+  api::ApiServer api_server(io.get_executor(), ac, *api_store, registry, clock, &random);
+
+  forward.start();
+  if (Result r = api_server.start(); !r.ok) throw std::runtime_error(r.error);
+
+  for (const auto& ep : forward.local_endpoints()) {
+    spdlog::info("collector: Forward {} on {}", fc.tls ? "TLS" : "plaintext", describe(ep));
+  }
+  if (c.forward.tls.enabled) {
+    spdlog::info("collector: Forward certificate {} (sha256 {})", c.forward.tls.cert_file,
+                 certificate_sha256(c.forward.tls.cert_file));
+  }
+  for (const auto& ep : api_server.local_endpoints()) {
+    spdlog::info("collector: API on {}://{}/api/v1 (metrics /metrics, health /healthz)",
+                 ac.tls ? "https" : "http", describe(ep));
+  }
+  spdlog::info("collector: database {}", c.database);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("collector: signal {}, shutting down", sig);
+    forward.stop();
+    api_server.stop();
+    // Sessions end at their next step; the io_context then runs out of work.
+  });
+  io.run();
+  writer.stop();  // everything handed to the writer is committed (and acked) before exit
+  spdlog::info("collector: stopped");
+  return 0;
+}
+
+void set_log_level(const std::string& level) {
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"EduSight collector: receives agents' findings, stores them, serves the API"};
+  app.set_version_flag("--version", EDUSIGHT_VERSION);
+  Common common;
+  bool check_config = false;
+  app.add_option("--config", common.config, "Collector configuration file (YAML)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--data-dir", common.data_dir,
+                 "Data directory (database, self-signed certificate); overrides the file");
+  app.add_option("--log-level", common.log_level, "trace, debug, info, warn, error");
+  app.add_flag("--check-config", check_config, "Check the configuration and exit");
+
+  std::string token_name, token_role = "viewer";
+  auto* token = app.add_subcommand("token", "Manage API tokens");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "Create a token; printed once");
+  token_create->add_option("--name", token_name, "Who or what uses it")->required();
+  token_create->add_option("--role", token_role, "viewer or admin")
+      ->check(CLI::IsMember({"viewer", "admin"}));
+  auto* token_list = token->add_subcommand("list", "List tokens (names and roles)");
+  auto* token_revoke = token->add_subcommand("revoke", "Revoke a token by name");
+  token_revoke->add_option("name", token_name)->required();
+
+  std::string agent_id, key_file;
+  auto* agent = app.add_subcommand("agent", "Manage agents' identities and keys");
+  agent->require_subcommand(1);
+  auto* agent_add = agent->add_subcommand("add", "Create an agent identity; its key is printed");
+  agent_add->add_option("id", agent_id, "The agent's id (its Forward client hostname)")->required();
+  agent_add->add_option("--key-file", key_file, "Also write the key to this file (mode 0600)");
+  auto* agent_list = agent->add_subcommand("list", "List agents");
+  auto* agent_revoke = agent->add_subcommand("revoke", "Revoke an agent; it is refused");
+  agent_revoke->add_option("id", agent_id)->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    CollectorConfig config = load(common);
+    set_log_level(config.log_level);
+    if (check_config) {
+      endpoints(config.forward.listen, "forward.listen");
+      endpoints(config.api.listen, "api.listen");
+      std::printf("configuration OK (data directory %s)\n", config.data_dir.c_str());
+      return 0;
+    }
+    SystemClock clock;
+    if (token_create->parsed() || token_list->parsed() || token_revoke->parsed() ||
+        agent_add->parsed() || agent_list->parsed() || agent_revoke->parsed()) {
+      auto store = open_store(config, clock);
+      CryptoRandom random;
+      auto check = [](const Result& r) {
+        if (!r.ok) throw std::runtime_error(r.error);
+      };
+      if (token_create->parsed()) {
+        const std::string secret = api::generate_token(random);
+        check(store->add_token(token_name, *parse_role(token_role), sha256_hex(secret)));
+        std::printf("%s\n", secret.c_str());
+      } else if (token_list->parsed()) {
+        TokenList list = store->list_tokens();
+        if (!list.ok) throw std::runtime_error(list.error);
+        for (const auto& t : list.tokens) {
+          std::printf("%s\t%s\t%s%s\n", t.name.c_str(), std::string(to_string(t.role)).c_str(),
+                      format_rfc3339(t.created_at).c_str(), t.revoked ? "\trevoked" : "");
+        }
+      } else if (token_revoke->parsed()) {
+        check(store->revoke_token(token_name));
+      } else if (agent_add->parsed()) {
+        const std::string key = api::generate_secret(random, "esk_");
+        check(store->add_agent(agent_id, key));
+        if (!key_file.empty()) {
+          const mode_t old = umask(077);
+          std::ofstream out(key_file, std::ios::trunc);
+          umask(old);
+          out << key << "\n";
+          if (!out) throw std::runtime_error("cannot write " + key_file);
+        }
+        std::printf("%s\n", key.c_str());
+      } else if (agent_list->parsed()) {
+        AgentList list = store->list_agents();
+        if (!list.ok) throw std::runtime_error(list.error);
+        for (const auto& a : list.agents) {
+          std::printf("%s\t%s\t%s%s\n", a.id.c_str(), format_rfc3339(a.created_at).c_str(),
+                      a.last_heartbeat ? format_rfc3339(*a.last_heartbeat).c_str() : "-",
+                      a.revoked ? "\trevoked" : "");
+        }
+      } else if (agent_revoke->parsed()) {
+        check(store->revoke_agent(agent_id));
+      }
+      return 0;
+    }
+    return run(config);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "edusight-collector: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edusight-collector: %s\n", e.what());
+    return 1;
+  }
+}

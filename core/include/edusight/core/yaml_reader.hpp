@@ -1,0 +1,141 @@
+#pragma once
+// Reading YAML configuration with errors that point at the file, line and column, and unknown
+// keys refused. Shared by the scan, agent daemon and collector configurations.
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <chrono>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "edusight/core/config.hpp"
+
+namespace edusight {
+
+class Reader {
+ public:
+  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
+    const auto m = n.Mark();
+    if (m.is_null()) throw ConfigError(origin_, 0, 0, msg);
+    throw ConfigError(origin_, m.line + 1, m.column + 1, msg);
+  }
+
+  void expect_map(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsMap()) fail(n, what + " must be a mapping");
+  }
+
+  // Refuses keys that are not in `known`, naming the closest intent.
+  void only_keys(const YAML::Node& n, const std::string& where,
+                 const std::set<std::string>& known) const {
+    for (const auto& kv : n) {
+      const auto key = kv.first.as<std::string>();
+      if (!known.count(key)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        fail(kv.first, "unknown key '" + key + "' in " + where + " (known: " + list + ")");
+      }
+    }
+  }
+
+  std::string scalar(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + " must be a single value");
+    return n.Scalar();
+  }
+
+  std::vector<std::string> list(const YAML::Node& n, const std::string& what) const {
+    std::vector<std::string> out;
+    if (n.IsScalar()) {
+      out.push_back(n.Scalar());
+      return out;
+    }
+    if (!n.IsSequence()) fail(n, what + " must be a list");
+    for (const auto& item : n) out.push_back(scalar(item, "each entry of " + what));
+    return out;
+  }
+
+  double number(const YAML::Node& n, const std::string& what, double lo, double hi) const {
+    const auto s = scalar(n, what);
+    double v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size())
+      fail(n, what + " must be a number, not '" + s + "'");
+    if (v < lo || v > hi) {
+      std::ostringstream os;
+      os << what << " must be between " << lo << " and " << hi << ", not " << s;
+      fail(n, os.str());
+    }
+    return v;
+  }
+
+  int integer(const YAML::Node& n, const std::string& what, int lo, int hi) const {
+    const auto s = scalar(n, what);
+    int v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size())
+      fail(n, what + " must be a whole number, not '" + s + "'");
+    if (v < lo || v > hi) {
+      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                  ", not " + s);
+    }
+    return v;
+  }
+
+  // Wraps a flag-style validator so its message carries this node's location.
+  template <class F>
+  auto at(const YAML::Node& n, F&& f) const {
+    try {
+      return f();
+    } catch (const ConfigError& e) {
+      // The validators prefix their origin; keep only the message part.
+      std::string msg = e.what();
+      const auto pos = msg.find(": ");
+      fail(n, pos == std::string::npos ? msg : msg.substr(pos + 2));
+    }
+  }
+
+  // "250ms", "30s", "5m", "2h", "1d"; a bare number is seconds.
+  std::chrono::milliseconds duration(const YAML::Node& n, const std::string& what,
+                                     std::chrono::milliseconds lo,
+                                     std::chrono::milliseconds hi) const {
+    const auto s = scalar(n, what);
+    std::size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    long long v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + digits, v);
+    const std::string unit = s.substr(digits);
+    long long scale = 0;
+    if (unit == "ms") scale = 1;
+    if (unit.empty() || unit == "s") scale = 1000;
+    if (unit == "m") scale = 60'000;
+    if (unit == "h") scale = 3'600'000;
+    if (unit == "d") scale = 86'400'000;
+    if (digits == 0 || ec != std::errc{} || p != s.data() + digits || scale == 0 ||
+        v > 1'000'000'000) {
+      fail(n, what + " must be a duration such as 500ms, 30s, 5m, 2h or 1d, not '" + s + "'");
+    }
+    const std::chrono::milliseconds d(v * scale);
+    if (d < lo || d > hi) {
+      fail(n, what + " must be between " + std::to_string(lo.count()) + "ms and " +
+                  std::to_string(hi.count()) + "ms, not " + s);
+    }
+    return d;
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& what) const {
+    const auto s = scalar(n, what);
+    if (s == "true" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "no" || s == "off") return false;
+    fail(n, what + " must be true or false, not '" + s + "'");
+  }
+
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
+};
+
+}  // namespace edusight
