@@ -12,7 +12,9 @@ packages=(
   libgtest-dev libgmock-dev libpsl-dev libyaml-cpp-dev libcli11-dev libgumbo-dev
   libsqlite3-dev libssl-dev zlib1g-dev libpcap-dev
   # the namespace test bed and demonstration campus
-  iproute2 nsd unbound nginx-light openssl dnsutils curl procps python3 tcpdump
+  iproute2 nsd unbound nginx-light openssl dnsutils curl procps python3 tcpdump sqlite3
+  # outside Forward clients for the interoperability test (npm packages, from the lockfile)
+  nodejs
   # benchmark peers
   dnsperf nmap tshark time
 )
@@ -23,10 +25,24 @@ for p in "${packages[@]}"; do
 done
 
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+# npm packages the tests use, exactly as the lockfiles say (npm ci), once.
+node_deps() {
+  local dir
+  for dir in "$root/tests/interop"; do
+    if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+      echo "setup: npm ci in ${dir#"$root"/}" >&2
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) && touch "$dir/node_modules"
+    fi
+  done
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present" >&2
   # msgpack-c++ is unpacked from its Debian package rather than installed (see the script).
   [ "$(id -u)" -ne 0 ] || "$here/fetch-msgpack.sh" >&2
+  node_deps
   exit 0
 fi
 
@@ -55,4 +71,5 @@ for svc in nginx nsd unbound; do
   pkill -x "$svc" 2>/dev/null || true
 done
 "$here/fetch-msgpack.sh" >&2
+node_deps
 echo "setup: done" >&2
