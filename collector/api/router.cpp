@@ -1,0 +1,410 @@
+#include "collector/api/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <exception>
+
+#include "collector/api/assets.hpp"
+#include "edusight/core/finding.hpp"
+
+namespace edusight::collector::api {
+namespace http = boost::beast::http;
+namespace {
+
+// Route templates; string literals, so the string_views in Routed never dangle.
+constexpr std::string_view kHealthz = "/healthz";
+constexpr std::string_view kMetrics = "/metrics";
+constexpr std::string_view kWhoami = "/api/v1/whoami";
+constexpr std::string_view kFindings = "/api/v1/findings";
+constexpr std::string_view kFinding = "/api/v1/findings/{id}";
+constexpr std::string_view kAssets = "/api/v1/assets";
+constexpr std::string_view kAgents = "/api/v1/agents";
+constexpr std::string_view kAgent = "/api/v1/agents/{id}";
+constexpr std::string_view kScans = "/api/v1/scans";
+constexpr std::string_view kOther = "other";
+
+// The route template of a decoded path.
+std::string_view route_of_path(std::string_view path) {
+  const auto segs = path_segments(path);
+  if (segs.size() == 1 && segs[0] == "healthz") return kHealthz;
+  if (segs.size() == 1 && segs[0] == "metrics") return kMetrics;
+  if (segs.size() < 3 || segs[0] != "api" || segs[1] != "v1") return kOther;
+  const auto n = segs.size();
+  if (n == 3 && segs[2] == "whoami") return kWhoami;
+  if (segs[2] == "findings") return n == 3 ? kFindings : n == 4 ? kFinding : kOther;
+  if (n == 3 && segs[2] == "assets") return kAssets;
+  if (segs[2] == "agents") return n == 3 ? kAgents : n == 4 ? kAgent : kOther;
+  if (n == 3 && segs[2] == "scans") return kScans;
+  return kOther;
+}
+
+bool is_under_api(std::string_view path) {
+  const auto segs = path_segments(path);
+  return segs.size() >= 2 && segs[0] == "api" && segs[1] == "v1";
+}
+
+bool changes_state(http::verb v) {
+  return v == http::verb::post || v == http::verb::put || v == http::verb::patch ||
+         v == http::verb::delete_;
+}
+
+Response method_not_allowed(const Request& req, std::string_view allow) {
+  auto res = error_response(http::status::method_not_allowed, "method not allowed", req.version());
+  res.set(http::field::allow, allow);
+  return res;
+}
+
+Response unauthorized(const Request& req, std::string_view message, bool invalid_token) {
+  auto res = error_response(http::status::unauthorized, message, req.version());
+  res.set(http::field::www_authenticate, invalid_token
+                                             ? "Bearer realm=\"edusight\", error=\"invalid_token\""
+                                             : "Bearer realm=\"edusight\"");
+  return res;
+}
+
+Response bad_parameter(const Request& req, const ParamError& e) {
+  boost::json::object o;
+  o["error"] = e.message;
+  o["parameter"] = e.parameter;
+  return json_response(http::status::bad_request, o, req.version());
+}
+
+boost::json::value time_or_null(const std::optional<Clock::time_point>& t) {
+  if (!t) return nullptr;
+  return boost::json::string(format_rfc3339(*t));
+}
+
+boost::json::object page_json(std::size_t total, std::size_t limit, std::size_t offset,
+                              boost::json::array items) {
+  boost::json::object o;
+  o["total"] = total;
+  o["limit"] = limit;
+  o["offset"] = offset;
+  o["items"] = std::move(items);
+  return o;
+}
+
+}  // namespace
+
+Response json_response(http::status status, const boost::json::value& body, unsigned version) {
+  Response res{status, version};
+  res.set(http::field::content_type, "application/json; charset=utf-8");
+  // Findings and agent keys are not for shared caches.
+  res.set(http::field::cache_control, "no-store");
+  res.body() = boost::json::serialize(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response error_response(http::status status, std::string_view message, unsigned version) {
+  boost::json::object o;
+  o["error"] = message;
+  return json_response(status, o, version);
+}
+
+std::string_view route_of(std::string_view target) {
+  const auto t = parse_target(target);
+  return t ? route_of_path(t->path) : kOther;
+}
+
+boost::json::object to_json(const StoredFinding& f) {
+  auto o = edusight::to_json(f.finding);
+  o["first_seen"] = format_rfc3339(f.first_seen);
+  o["last_seen"] = format_rfc3339(f.last_seen);
+  o["state"] = to_string(f.state);
+  o["resolved_at"] = time_or_null(f.resolved_at);
+  o["job"] = f.job;
+  return o;
+}
+
+boost::json::object to_json(const AgentRecord& a, Clock::time_point now,
+                            std::chrono::seconds online_window) {
+  boost::json::object o;
+  o["id"] = a.id;  // never the key: it is shown once, when the agent is created
+  o["created_at"] = format_rfc3339(a.created_at);
+  o["revoked"] = a.revoked;
+  o["last_heartbeat"] = time_or_null(a.last_heartbeat);
+  o["online"] = !a.revoked && a.last_heartbeat && now - *a.last_heartbeat <= online_window;
+  o["status"] = a.status;
+  o["address"] = a.address;
+  return o;
+}
+
+boost::json::object to_json(const ScanRecord& s) {
+  boost::json::object o;
+  o["agent"] = s.agent;
+  o["scan"] = s.scan;
+  o["job"] = s.job;
+  o["first_chunk_at"] = format_rfc3339(s.first_chunk_at);
+  o["last_chunk_at"] = format_rfc3339(s.last_chunk_at);
+  o["finding_count"] = s.finding_count;
+  o["complete"] = s.complete;
+  return o;
+}
+
+bool valid_agent_id(std::string_view id) {
+  if (id.empty() || id.size() > 253) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Router::Router(Store& store, const Clock& clock, Random& random, RouterOptions options)
+    : store_(store),
+      clock_(clock),
+      random_(random),
+      options_(options),
+      auth_(store, clock, options.token_cache_ttl) {}
+
+Routed Router::handle(const Request& req) {
+  try {
+    return dispatch(req);
+  } catch (const std::exception& e) {
+    spdlog::error("api: {} {}: {}", std::string_view(req.method_string()),
+                  std::string_view(req.target()), e.what());
+  } catch (...) {
+    spdlog::error("api: {} {}: unknown exception", std::string_view(req.method_string()),
+                  std::string_view(req.target()));
+  }
+  return {error_response(http::status::internal_server_error, "internal error", req.version()),
+          route_of(req.target())};
+}
+
+Routed Router::dispatch(const Request& req) {
+  const auto target = parse_target(req.target());
+  if (!target) {
+    return {error_response(http::status::bad_request, "bad request target", req.version()), kOther};
+  }
+  const auto route = route_of_path(target->path);
+  const auto method = req.method();
+  const auto segs = path_segments(target->path);
+
+  if (route == kHealthz) {
+    if (method != http::verb::get) return {method_not_allowed(req, "GET"), route};
+    return {health(req), route};
+  }
+  if (!is_under_api(target->path)) {
+    return {error_response(http::status::not_found, "not found", req.version()), route};
+  }
+
+  // Authenticate before routing, so that without a token nothing is revealed, not even
+  // which paths exist.
+  const auto auth = auth_.authenticate(req[http::field::authorization]);
+  switch (auth.status) {
+    case AuthStatus::ok:
+      break;
+    case AuthStatus::missing:
+      return {unauthorized(req, "missing bearer token", false), route};
+    case AuthStatus::malformed:
+      return {unauthorized(req, "malformed bearer token", true), route};
+    case AuthStatus::unknown:
+      return {unauthorized(req, "unknown token", true), route};
+    case AuthStatus::revoked:
+      return {unauthorized(req, "revoked token", true), route};
+    case AuthStatus::store_error:
+      spdlog::error("api: token lookup failed: {}", auth.error);
+      return {
+          error_response(http::status::service_unavailable, "storage unavailable", req.version()),
+          route};
+  }
+  const auto& token = *auth.token;
+  if (changes_state(method) && token.role != Role::admin) {
+    return {error_response(http::status::forbidden, "this token may only read", req.version()),
+            route};
+  }
+
+  const auto& params = target->params;
+  const bool get = method == http::verb::get;
+  if (route == kWhoami) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    boost::json::object o;
+    o["name"] = token.name;
+    o["role"] = to_string(token.role);
+    return {json_response(http::status::ok, o, req.version()), route};
+  }
+  if (route == kFindings) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    return {findings(req, params), route};
+  }
+  if (route == kFinding) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    return {finding(req, segs[3]), route};
+  }
+  if (route == kAssets) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    return {assets(req, params), route};
+  }
+  if (route == kAgents) {
+    if (get) return {list_agents(req, params), route};
+    if (method == http::verb::post) return {add_agent(req), route};
+    return {method_not_allowed(req, "GET, POST"), route};
+  }
+  if (route == kAgent) {
+    if (get) return {get_agent(req, segs[3]), route};
+    if (method == http::verb::delete_) return {revoke_agent(req, segs[3]), route};
+    return {method_not_allowed(req, "GET, DELETE"), route};
+  }
+  if (route == kScans) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    return {scans(req, params), route};
+  }
+  return {error_response(http::status::not_found, "not found", req.version()), route};
+}
+
+Response Router::storage_error(const Request& req, std::string_view what,
+                               const std::string& error) {
+  // The details go to the log only: they may name files and SQL.
+  spdlog::error("api: {}: {}", what, error);
+  return error_response(http::status::internal_server_error, "storage error", req.version());
+}
+
+Response Router::health(const Request& req) {
+  // A lookup by an indexed key that matches nothing: proves the store answers, costs nothing.
+  const auto r = store_.find_token(sha256_hex("edusight healthz"));
+  if (!r.ok) {
+    spdlog::warn("api: health check: store failed: {}", r.error);
+    boost::json::object o;
+    o["status"] = "unavailable";
+    o["error"] = "storage unavailable";
+    return json_response(http::status::service_unavailable, o, req.version());
+  }
+  boost::json::object o;
+  o["status"] = "ok";
+  return json_response(http::status::ok, o, req.version());
+}
+
+Response Router::findings(const Request& req, const Params& params) {
+  const auto parsed = parse_finding_query(params);
+  if (parsed.error) return bad_parameter(req, *parsed.error);
+  const auto& q = parsed.value;
+  auto r = store_.query(q);
+  if (!r.ok) return storage_error(req, "query findings", r.error);
+  boost::json::array items;
+  items.reserve(r.findings.size());
+  for (const auto& f : r.findings) items.emplace_back(to_json(f));
+  return json_response(http::status::ok, page_json(r.total, q.limit, q.offset, std::move(items)),
+                       req.version());
+}
+
+Response Router::finding(const Request& req, std::string_view id) {
+  FindingQuery q;
+  q.id = std::string(id);
+  q.limit = 1;
+  auto r = store_.query(q);
+  if (!r.ok) return storage_error(req, "find finding", r.error);
+  if (r.findings.empty()) {
+    return error_response(http::status::not_found, "no such finding", req.version());
+  }
+  return json_response(http::status::ok, to_json(r.findings.front()), req.version());
+}
+
+Response Router::assets(const Request& req, const Params& params) {
+  const auto parsed = parse_asset_query(params);
+  if (parsed.error) return bad_parameter(req, *parsed.error);
+  // Every open finding, then filtered by kind in memory: the store cannot select a set of
+  // kind prefixes yet. Fine at campus scale (thousands of open findings).
+  FindingQuery q;
+  q.state = FindingState::open;
+  q.limit = 0;
+  auto r = store_.query(q);
+  if (!r.ok) return storage_error(req, "query findings for assets", r.error);
+  auto page = select_assets(build_assets(r.findings), parsed.value);
+  boost::json::array items;
+  items.reserve(page.items.size());
+  for (const auto& a : page.items) items.emplace_back(to_json(a));
+  return json_response(
+      http::status::ok,
+      page_json(page.total, parsed.value.page.limit, parsed.value.page.offset, std::move(items)),
+      req.version());
+}
+
+Response Router::list_agents(const Request& req, const Params& params) {
+  if (const auto e = check_known(params, {})) return bad_parameter(req, *e);
+  auto r = store_.list_agents();
+  if (!r.ok) return storage_error(req, "list agents", r.error);
+  const auto now = clock_.now();
+  boost::json::array items;
+  items.reserve(r.agents.size());
+  for (const auto& a : r.agents) items.emplace_back(to_json(a, now, options_.agent_online_window));
+  boost::json::object o;
+  o["total"] = r.agents.size();
+  o["items"] = std::move(items);
+  return json_response(http::status::ok, o, req.version());
+}
+
+Response Router::get_agent(const Request& req, std::string_view id) {
+  auto r = store_.find_agent(std::string(id));
+  if (!r.ok) return storage_error(req, "find agent", r.error);
+  if (!r.agent) return error_response(http::status::not_found, "no such agent", req.version());
+  return json_response(http::status::ok,
+                       to_json(*r.agent, clock_.now(), options_.agent_online_window),
+                       req.version());
+}
+
+Response Router::add_agent(const Request& req) {
+  boost::system::error_code ec;
+  const auto body = boost::json::parse(req.body(), ec);
+  if (ec || !body.is_object()) {
+    return error_response(http::status::bad_request, "body must be a JSON object", req.version());
+  }
+  const auto* id_value = body.get_object().if_contains("id");
+  if (!id_value || !id_value->is_string() || !valid_agent_id(id_value->get_string())) {
+    return error_response(http::status::bad_request,
+                          "id: must be 1 to 253 letters, digits, '.', '-' or '_'", req.version());
+  }
+  const std::string id(id_value->get_string());
+  const auto existing = store_.find_agent(id);
+  if (!existing.ok) return storage_error(req, "find agent", existing.error);
+  if (existing.agent) {
+    return error_response(http::status::conflict, "agent exists", req.version());
+  }
+  const auto key = generate_secret(random_, "esk_");
+  const auto added = store_.add_agent(id, key);
+  if (!added.ok) return storage_error(req, "add agent", added.error);
+  spdlog::info("api: agent {} created", id);
+  boost::json::object o;
+  o["id"] = id;
+  o["key"] = key;  // the only time the key is shown
+  auto res = json_response(http::status::created, o, req.version());
+  res.set(http::field::location, std::string(kAgents) + "/" + id);
+  return res;
+}
+
+Response Router::revoke_agent(const Request& req, std::string_view id) {
+  const std::string agent(id);
+  const auto existing = store_.find_agent(agent);
+  if (!existing.ok) return storage_error(req, "find agent", existing.error);
+  if (!existing.agent) {
+    return error_response(http::status::not_found, "no such agent", req.version());
+  }
+  if (!existing.agent->revoked) {
+    const auto r = store_.revoke_agent(agent);
+    if (!r.ok) return storage_error(req, "revoke agent", r.error);
+    spdlog::info("api: agent {} revoked", agent);
+  }
+  boost::json::object o;
+  o["id"] = agent;
+  o["revoked"] = true;
+  return json_response(http::status::ok, o, req.version());
+}
+
+Response Router::scans(const Request& req, const Params& params) {
+  const auto parsed = parse_scan_query(params);
+  if (parsed.error) return bad_parameter(req, *parsed.error);
+  const auto& q = parsed.value;
+  auto r = store_.list_scans(q);
+  if (!r.ok) return storage_error(req, "list scans", r.error);
+  boost::json::array items;
+  items.reserve(r.scans.size());
+  for (const auto& s : r.scans) items.emplace_back(to_json(s));
+  return json_response(http::status::ok, page_json(r.total, q.limit, q.offset, std::move(items)),
+                       req.version());
+}
+
+}  // namespace edusight::collector::api

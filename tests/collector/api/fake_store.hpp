@@ -1,0 +1,170 @@
+#pragma once
+// An in-memory Store for unit tests: findings are placed directly, filters behave as the
+// interface documents, and `fail` turns every call into a storage error.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "collector/store/store.hpp"
+#include "edusight/core/clock.hpp"
+
+namespace edusight::collector::api::testing {
+
+class FakeStore final : public Store {
+ public:
+  explicit FakeStore(const Clock& clock) : clock_(clock) {}
+
+  bool fail = false;
+  std::vector<StoredFinding> findings;
+  std::map<std::string, AgentRecord> agents;
+  std::vector<TokenRecord> tokens;
+  std::vector<ScanRecord> scans;
+  int calls = 0;
+
+  Result commit_batch(const Batch&) override { return Result::failure("not in the fake"); }
+
+  QueryResult query(const FindingQuery& q) override {
+    ++calls;
+    QueryResult r;
+    if (fail) return failed(r);
+    std::vector<StoredFinding> rows;
+    for (const auto& f : findings) {
+      if (q.id && f.finding.id != *q.id) continue;
+      if (q.kind && f.finding.kind != *q.kind) continue;
+      if (q.min_severity && f.finding.severity < *q.min_severity) continue;
+      if (q.subject && f.finding.subject != *q.subject) continue;
+      if (q.state && f.state != *q.state) continue;
+      if (q.seen_since && f.last_seen < *q.seen_since) continue;
+      if (q.seen_before && f.last_seen >= *q.seen_before) continue;
+      rows.push_back(f);
+    }
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) { return a.last_seen > b.last_seen; });
+    if (q.count_total) r.total = rows.size();
+    const auto begin = std::min(q.offset, rows.size());
+    const auto end = q.limit == 0 ? rows.size() : std::min(rows.size(), begin + q.limit);
+    r.findings.assign(rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                      rows.begin() + static_cast<std::ptrdiff_t>(end));
+    r.ok = true;
+    return r;
+  }
+
+  Result add_agent(const std::string& id, const std::string& key) override {
+    ++calls;
+    if (fail) return Result::failure("fake failure");
+    if (agents.count(id)) return Result::failure("agent exists: " + id);
+    AgentRecord a;
+    a.id = id;
+    a.key = key;
+    a.created_at = clock_.now();
+    agents[id] = a;
+    return Result::success();
+  }
+  Result revoke_agent(const std::string& id) override {
+    ++calls;
+    if (fail) return Result::failure("fake failure");
+    auto it = agents.find(id);
+    if (it == agents.end()) return Result::failure("no such agent: " + id);
+    it->second.revoked = true;
+    return Result::success();
+  }
+  AgentLookup find_agent(const std::string& id) override {
+    ++calls;
+    AgentLookup r;
+    if (fail) return failed(r);
+    r.ok = true;
+    if (auto it = agents.find(id); it != agents.end()) r.agent = it->second;
+    return r;
+  }
+  AgentList list_agents() override {
+    ++calls;
+    AgentList r;
+    if (fail) return failed(r);
+    r.ok = true;
+    for (const auto& [id, a] : agents) r.agents.push_back(a);
+    return r;
+  }
+  Result record_heartbeats(std::span<const Heartbeat> heartbeats) override {
+    ++calls;
+    if (fail) return Result::failure("fake failure");
+    for (const auto& h : heartbeats) {
+      auto it = agents.find(h.agent);
+      if (it == agents.end()) continue;
+      it->second.last_heartbeat = clock_.now();
+      it->second.status = h.status;
+      it->second.address = h.address;
+    }
+    return Result::success();
+  }
+
+  Result add_token(const std::string& name, Role role, const std::string& sha256) override {
+    ++calls;
+    if (fail) return Result::failure("fake failure");
+    for (const auto& t : tokens) {
+      if (t.name == name) return Result::failure("token exists: " + name);
+    }
+    tokens.push_back(TokenRecord{name, role, sha256, clock_.now(), false});
+    return Result::success();
+  }
+  Result revoke_token(const std::string& name) override {
+    ++calls;
+    if (fail) return Result::failure("fake failure");
+    for (auto& t : tokens) {
+      if (t.name == name) {
+        t.revoked = true;
+        return Result::success();
+      }
+    }
+    return Result::failure("no such token: " + name);
+  }
+  TokenLookup find_token(const std::string& sha256) override {
+    ++calls;
+    TokenLookup r;
+    if (fail) return failed(r);
+    r.ok = true;
+    for (const auto& t : tokens) {
+      if (t.sha256 == sha256) r.token = t;
+    }
+    return r;
+  }
+  TokenList list_tokens() override {
+    ++calls;
+    TokenList r;
+    if (fail) return failed(r);
+    r.ok = true;
+    r.tokens = tokens;
+    return r;
+  }
+
+  ScanList list_scans(const ScanQuery& q) override {
+    ++calls;
+    ScanList r;
+    if (fail) return failed(r);
+    std::vector<ScanRecord> rows;
+    for (const auto& s : scans) {
+      if (!q.agent || s.agent == *q.agent) rows.push_back(s);
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return a.last_chunk_at > b.last_chunk_at;
+    });
+    r.total = rows.size();
+    const auto begin = std::min(q.offset, rows.size());
+    const auto end = q.limit == 0 ? rows.size() : std::min(rows.size(), begin + q.limit);
+    r.scans.assign(rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                   rows.begin() + static_cast<std::ptrdiff_t>(end));
+    r.ok = true;
+    return r;
+  }
+
+ private:
+  template <typename R>
+  R& failed(R& r) {
+    r.ok = false;
+    r.error = "fake failure";
+    return r;
+  }
+  const Clock& clock_;
+};
+
+}  // namespace edusight::collector::api::testing

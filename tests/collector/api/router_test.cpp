@@ -1,0 +1,292 @@
+#include "collector/api/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "fake_store.hpp"
+#include "test_findings.hpp"
+
+namespace edusight::collector::api {
+namespace {
+
+using namespace std::chrono_literals;
+namespace http = boost::beast::http;
+using testing::FakeStore;
+using testing::kBase;
+using testing::stored;
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_.add_token("alice", Role::viewer, sha256_hex("es_viewer"));
+    store_.add_token("root", Role::admin, sha256_hex("es_admin"));
+    store_.add_token("gone", Role::admin, sha256_hex("es_gone"));
+    store_.revoke_token("gone");
+  }
+
+  Routed call(http::verb method, std::string target, std::string token = "es_admin",
+              std::string body = {}) {
+    Request req{method, target, 11};
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = std::move(body);
+      req.prepare_payload();
+    }
+    return router_.handle(req);
+  }
+  static boost::json::value json(const Routed& r) { return boost::json::parse(r.response.body()); }
+
+  ManualClock clock_{kBase};
+  FakeStore store_{clock_};
+  SeededRandom random_{42};
+  Router router_{store_, clock_, random_, RouterOptions{90s, 0ms}};
+};
+
+TEST_F(RouterTest, HealthzAnswersWithoutTokenAndReportsStoreTrouble) {
+  auto r = call(http::verb::get, "/healthz", "");
+  EXPECT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(r.response[http::field::content_type], "application/json; charset=utf-8");
+  EXPECT_EQ(json(r).at("status"), "ok");
+  EXPECT_EQ(r.route, "/healthz");
+  store_.fail = true;
+  r = call(http::verb::get, "/healthz", "");
+  EXPECT_EQ(r.response.result(), http::status::service_unavailable);
+  EXPECT_EQ(call(http::verb::post, "/healthz", "").response.result(),
+            http::status::method_not_allowed);
+}
+
+TEST_F(RouterTest, ApiNeedsAValidToken) {
+  for (const auto* token : {"", "es_unknown", "es_gone"}) {
+    const auto r = call(http::verb::get, "/api/v1/findings", token);
+    EXPECT_EQ(r.response.result(), http::status::unauthorized) << token;
+    EXPECT_EQ(std::string(r.response[http::field::www_authenticate]).rfind("Bearer", 0), 0u);
+    EXPECT_TRUE(json(r).as_object().contains("error"));
+  }
+  // Unknown paths under /api/v1 are not revealed without a token either.
+  EXPECT_EQ(call(http::verb::get, "/api/v1/secret", "").response.result(),
+            http::status::unauthorized);
+  Request req{http::verb::get, "/api/v1/whoami", 11};
+  req.set(http::field::authorization, "Basic YWRtaW46YWRtaW4=");
+  EXPECT_EQ(router_.handle(req).response.result(), http::status::unauthorized);
+}
+
+TEST_F(RouterTest, StoreFailureDuringAuthIs503) {
+  store_.fail = true;
+  EXPECT_EQ(call(http::verb::get, "/api/v1/whoami").response.result(),
+            http::status::service_unavailable);
+}
+
+TEST_F(RouterTest, WhoamiNamesTheToken) {
+  auto r = call(http::verb::get, "/api/v1/whoami", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(json(r), boost::json::parse(R"({"name":"alice","role":"viewer"})"));
+}
+
+TEST_F(RouterTest, ViewerMayNotChangeState) {
+  for (const auto method :
+       {http::verb::post, http::verb::put, http::verb::patch, http::verb::delete_}) {
+    const auto r = call(method, "/api/v1/agents", "es_viewer", R"({"id":"a1"})");
+    EXPECT_EQ(r.response.result(), http::status::forbidden);
+  }
+  EXPECT_EQ(call(http::verb::delete_, "/api/v1/agents/a1", "es_viewer").response.result(),
+            http::status::forbidden);
+  EXPECT_TRUE(store_.agents.empty());
+}
+
+TEST_F(RouterTest, UnknownPathIs404AndWrongMethodIs405) {
+  EXPECT_EQ(call(http::verb::get, "/api/v1/nothing").response.result(), http::status::not_found);
+  EXPECT_EQ(call(http::verb::get, "/api/v1/findings/a/b").response.result(),
+            http::status::not_found);
+  EXPECT_EQ(call(http::verb::get, "/elsewhere", "").response.result(), http::status::not_found);
+  const auto r = call(http::verb::post, "/api/v1/findings");
+  EXPECT_EQ(r.response.result(), http::status::method_not_allowed);
+  EXPECT_EQ(r.response[http::field::allow], "GET");
+  EXPECT_EQ(call(http::verb::put, "/api/v1/agents").response[http::field::allow], "GET, POST");
+  EXPECT_EQ(call(http::verb::get, "/api/v1/findings?x=%zz").response.result(),
+            http::status::bad_request);
+}
+
+TEST_F(RouterTest, AdminCreatesListsAndRevokesAgents) {
+  auto r = call(http::verb::post, "/api/v1/agents", "es_admin", R"({"id":"lib-agent.1"})");
+  ASSERT_EQ(r.response.result(), http::status::created) << r.response.body();
+  const auto created = json(r).as_object();
+  EXPECT_EQ(created.at("id"), "lib-agent.1");
+  const std::string key(created.at("key").as_string());
+  EXPECT_EQ(key.rfind("esk_", 0), 0u);
+  EXPECT_EQ(store_.agents.at("lib-agent.1").key, key);
+  EXPECT_EQ(r.response[http::field::location], "/api/v1/agents/lib-agent.1");
+
+  EXPECT_EQ(call(http::verb::post, "/api/v1/agents", "es_admin", R"({"id":"lib-agent.1"})")
+                .response.result(),
+            http::status::conflict);
+  for (const auto* bad :
+       {R"({"id":""})", R"({"id":"a b"})", R"({"id":7})", R"({})", "[1]", "not json"}) {
+    EXPECT_EQ(call(http::verb::post, "/api/v1/agents", "es_admin", bad).response.result(),
+              http::status::bad_request)
+        << bad;
+  }
+
+  // Online while the last heartbeat is within the window.
+  const Heartbeat hb{"lib-agent.1", boost::json::parse(R"({"version":"0.1.0"})").as_object(),
+                     "192.0.2.7"};
+  store_.record_heartbeats(std::span<const Heartbeat>(&hb, 1));
+  clock_.advance(60s);
+  r = call(http::verb::get, "/api/v1/agents", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  auto items = json(r).at("items").as_array();
+  ASSERT_EQ(items.size(), 1u);
+  const auto& a = items[0].as_object();
+  EXPECT_EQ(a.at("id"), "lib-agent.1");
+  EXPECT_EQ(a.at("online"), true);
+  EXPECT_EQ(a.at("revoked"), false);
+  EXPECT_EQ(a.at("address"), "192.0.2.7");
+  EXPECT_EQ(a.at("status").at("version"), "0.1.0");
+  EXPECT_EQ(a.at("last_heartbeat"), boost::json::value(format_rfc3339(kBase)));
+  EXPECT_EQ(a.at("created_at"), boost::json::value(format_rfc3339(kBase)));
+  EXPECT_FALSE(a.contains("key"));
+  clock_.advance(31s);
+  r = call(http::verb::get, "/api/v1/agents/lib-agent.1", "es_viewer");
+  EXPECT_EQ(json(r).at("online"), false);
+
+  r = call(http::verb::delete_, "/api/v1/agents/lib-agent.1");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_TRUE(store_.agents.at("lib-agent.1").revoked);
+  EXPECT_EQ(call(http::verb::delete_, "/api/v1/agents/lib-agent.1").response.result(),
+            http::status::ok);  // idempotent
+  EXPECT_EQ(call(http::verb::delete_, "/api/v1/agents/nobody").response.result(),
+            http::status::not_found);
+  EXPECT_EQ(call(http::verb::get, "/api/v1/agents/nobody").response.result(),
+            http::status::not_found);
+}
+
+TEST_F(RouterTest, FindingsFilterPageAndCount) {
+  for (int i = 0; i < 30; ++i) {
+    auto f = stored("ipv6.dns.no_aaaa", "h" + std::to_string(i) + ".demo-univ.edu.cn", "{}",
+                    i % 3 == 0 ? Severity::high : Severity::low, std::chrono::seconds(i));
+    store_.findings.push_back(f);
+  }
+  store_.findings.push_back(stored("tls.cert_expired", "www.demo-univ.edu.cn:443", "{}",
+                                   Severity::high, 100s, FindingState::resolved));
+
+  auto r = call(http::verb::get, "/api/v1/findings?limit=10&offset=5", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  auto body = json(r).as_object();
+  EXPECT_EQ(body.at("total"), 31);
+  EXPECT_EQ(body.at("limit"), 10);
+  EXPECT_EQ(body.at("offset"), 5);
+  auto items = body.at("items").as_array();
+  ASSERT_EQ(items.size(), 10u);
+  EXPECT_EQ(items[0].at("subject"), "h5.demo-univ.edu.cn");  // newest first
+  EXPECT_EQ(items[0].at("state"), "open");
+  EXPECT_TRUE(items[0].at("resolved_at").is_null());
+  EXPECT_EQ(items[0].at("last_seen"), boost::json::value(format_rfc3339(kBase - 5s)));
+  EXPECT_TRUE(items[0].as_object().contains("first_seen"));
+  EXPECT_TRUE(items[0].as_object().contains("evidence"));
+  EXPECT_EQ(items[0].at("kind"), "ipv6.dns.no_aaaa");
+
+  r = call(http::verb::get, "/api/v1/findings?severity=high&kind=ipv6.dns.no_aaaa");
+  EXPECT_EQ(json(r).at("total"), 10);
+  r = call(http::verb::get, "/api/v1/findings?state=resolved");
+  ASSERT_EQ(json(r).at("total"), 1);
+  EXPECT_EQ(json(r).at("items").at(0).at("resolved_at"),
+            boost::json::value(format_rfc3339(kBase - 100s)));
+  r = call(http::verb::get, "/api/v1/findings?subject=h7.demo-univ.edu.cn");
+  EXPECT_EQ(json(r).at("total"), 1);
+  const auto since = format_rfc3339(kBase - 9s);
+  r = call(http::verb::get, "/api/v1/findings?since=" + since);
+  EXPECT_EQ(json(r).at("total"), 10);  // ages 0..9
+  r = call(http::verb::get, "/api/v1/findings?before=" + since);
+  EXPECT_EQ(json(r).at("total"), 21);
+
+  r = call(http::verb::get, "/api/v1/findings?limit=5000");
+  EXPECT_EQ(r.response.result(), http::status::bad_request);
+  EXPECT_EQ(json(r).at("parameter"), "limit");
+  EXPECT_NE(std::string(json(r).at("error").as_string()).find("limit"), std::string::npos);
+  r = call(http::verb::get, "/api/v1/findings?since=last-week");
+  EXPECT_EQ(json(r).at("parameter"), "since");
+
+  store_.fail = true;
+  // A valid token is cached by nothing here (ttl 0), so auth fails first: 503.
+  EXPECT_EQ(call(http::verb::get, "/api/v1/findings").response.result(),
+            http::status::service_unavailable);
+}
+
+TEST_F(RouterTest, OneFindingById) {
+  const auto f = stored("dns.axfr_allowed", "demo-univ.edu.cn", R"({"records":12})");
+  store_.findings.push_back(f);
+  auto r = call(http::verb::get, "/api/v1/findings/" + f.finding.id, "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(json(r).at("id"), boost::json::value(f.finding.id));
+  EXPECT_EQ(json(r).at("evidence").at("records"), 12);
+  EXPECT_EQ(r.route, "/api/v1/findings/{id}");
+  EXPECT_EQ(call(http::verb::get, "/api/v1/findings/0000").response.result(),
+            http::status::not_found);
+}
+
+TEST_F(RouterTest, AssetsView) {
+  store_.findings.push_back(stored("asset.discovered", "www.demo-univ.edu.cn",
+                                   testing::discovery_evidence(true, true, true, "信息中心")));
+  store_.findings.push_back(stored("asset.dual_non_own", "shadow.example.org",
+                                   testing::discovery_evidence(false, false, false)));
+  store_.findings.push_back(stored("asset.discovered", "gone.demo-univ.edu.cn",
+                                   testing::discovery_evidence(true, true, true), Severity::info,
+                                   0s, FindingState::resolved));
+  auto r = call(http::verb::get, "/api/v1/assets", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok) << r.response.body();
+  EXPECT_EQ(json(r).at("total"), 2);
+  EXPECT_EQ(json(r).at("items").at(0).at("name"), "shadow.example.org");
+  r = call(http::verb::get, "/api/v1/assets?class=own");
+  ASSERT_EQ(json(r).at("total"), 1);
+  EXPECT_EQ(json(r).at("items").at(0).at("owner_unit"), "信息中心");
+  r = call(http::verb::get, "/api/v1/assets?search=SHADOW");
+  EXPECT_EQ(json(r).at("total"), 1);
+  r = call(http::verb::get, "/api/v1/assets?class=bogus");
+  EXPECT_EQ(r.response.result(), http::status::bad_request);
+  EXPECT_EQ(json(r).at("parameter"), "class");
+}
+
+TEST_F(RouterTest, ScansPage) {
+  for (int i = 0; i < 5; ++i) {
+    ScanRecord s;
+    s.agent = i < 3 ? "a1" : "a2";
+    s.scan = "scan-" + std::to_string(i);
+    s.job = "daily";
+    s.first_chunk_at = kBase + std::chrono::minutes(i);
+    s.last_chunk_at = kBase + std::chrono::minutes(i) + 30s;
+    s.finding_count = static_cast<std::size_t>(i * 10);
+    s.complete = i != 4;
+    store_.scans.push_back(s);
+  }
+  auto r = call(http::verb::get, "/api/v1/scans?agent=a1&limit=2", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  auto body = json(r).as_object();
+  EXPECT_EQ(body.at("total"), 3);
+  ASSERT_EQ(body.at("items").as_array().size(), 2u);
+  const auto& s = body.at("items").at(0).as_object();
+  EXPECT_EQ(s.at("scan"), "scan-2");
+  EXPECT_EQ(s.at("finding_count"), 20);
+  EXPECT_EQ(s.at("complete"), true);
+  EXPECT_EQ(s.at("last_chunk_at"), boost::json::value(format_rfc3339(kBase + 2min + 30s)));
+  EXPECT_EQ(call(http::verb::get, "/api/v1/scans?offset=x").response.result(),
+            http::status::bad_request);
+}
+
+TEST(RouteOf, Templates) {
+  EXPECT_EQ(route_of("/api/v1/findings/abc?x=1"), "/api/v1/findings/{id}");
+  EXPECT_EQ(route_of("/api/v1/agents"), "/api/v1/agents");
+  EXPECT_EQ(route_of("/metrics"), "/metrics");
+  EXPECT_EQ(route_of("/api/v1/x/y/z"), "other");
+  EXPECT_EQ(route_of("%zz"), "other");
+}
+
+TEST(AgentIds, Validation) {
+  EXPECT_TRUE(valid_agent_id("campus-edge_01.demo"));
+  EXPECT_FALSE(valid_agent_id(""));
+  EXPECT_FALSE(valid_agent_id("a/b"));
+  EXPECT_FALSE(valid_agent_id(std::string(254, 'a')));
+}
+
+}  // namespace
+}  // namespace edusight::collector::api
