@@ -1,13 +1,23 @@
-// edusight-agent: the campus agent. `scan` runs one scan and prints findings.
+// edusight-agent: the campus agent. `scan` runs one scan and prints findings (and, with
+// --collector, delivers them through the spool); `run` is the scheduled agent.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <random>
 
+#include "agent/daemon.hpp"
+#include "agent/daemon_config.hpp"
 #include "agent/scan_command.hpp"
+#include "agent/spool.hpp"
 #include "edusight/core/config.hpp"
 #include "edusight/core/finding.hpp"
 #include "edusight/core/names.hpp"
@@ -18,6 +28,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitInternal = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitUndelivered = 3;  // the scan ran, the collector has not acknowledged it all
 
 struct ScanFlags {
   std::string config;
@@ -25,7 +36,59 @@ struct ScanFlags {
   std::string registry, ports, format, agent_id, log_level = "info";
   bool no_progress = false;
   bool no_discovery = false;
+  // Delivery to a collector (optional).
+  std::string collector, agent_key_file, agent_key, collector_ca, collector_pin,
+      collector_server_name, spool_dir;
+  bool collector_plaintext = false;
 };
+
+struct RunFlags {
+  std::string config, log_level = "info";
+};
+
+// Shows findings and spools them for the collector.
+class TeeSink final : public edusight::FindingSink {
+ public:
+  TeeSink(edusight::FindingSink& a, edusight::FindingSink& b) : a_(a), b_(b) {}
+  void write(const edusight::Finding& f) override {
+    a_.write(f);
+    b_.write(f);
+  }
+  void close() override {
+    a_.close();
+    b_.close();
+  }
+
+ private:
+  edusight::FindingSink& a_;
+  edusight::FindingSink& b_;
+};
+
+// Collector settings of `scan --collector`; ConfigError when inconsistent.
+edusight::agent::CollectorConfig collector_from_flags(const ScanFlags& f, std::string* key) {
+  using edusight::ConfigError;
+  edusight::agent::CollectorConfig c;
+  if (!edusight::agent::parse_host_port(f.collector, &c.host, &c.port))
+    throw ConfigError("--collector", 0, 0, "'" + f.collector + "' must be host:port or [v6]:port");
+  if (!f.agent_key_file.empty() && !f.agent_key.empty())
+    throw ConfigError("--agent-key", 0, 0, "give --agent-key-file or --agent-key, not both");
+  if (!f.agent_key_file.empty())
+    *key = edusight::agent::read_key_file(f.agent_key_file, "--agent-key-file");
+  else
+    *key = f.agent_key;
+  if (key->empty())
+    throw ConfigError("--collector", 0, 0,
+                      "the collector needs this agent's key: --agent-key-file FILE");
+  c.tls = !f.collector_plaintext;
+  c.ca_file = f.collector_ca;
+  c.pin_sha256 = f.collector_pin;
+  if (c.tls && c.ca_file.empty() && c.pin_sha256.empty())
+    throw ConfigError("--collector", 0, 0,
+                      "TLS needs --collector-ca FILE or --collector-pin SHA256 (or "
+                      "--collector-plaintext)");
+  c.server_name = f.collector_server_name.empty() ? c.host : f.collector_server_name;
+  return c;
+}
 
 std::string default_agent_id() {
   char buf[256] = {};
@@ -79,12 +142,66 @@ edusight::ScanConfig merge(const ScanFlags& f) {
   return c;
 }
 
+// Sends the spool until everything is acknowledged, giving up when no ack came for the ack
+// timeout. The spool keeps what was not acknowledged.
+int deliver(const edusight::agent::CollectorConfig& collector, const std::string& agent_id,
+            const std::string& key, edusight::agent::Spool& spool, bool temporary_spool,
+            const edusight::Clock& clock, edusight::Random& random) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  edusight::agent::SenderOptions so;
+  so.client = edusight::agent::client_options(collector, agent_id, key);
+  so.backoff_max = std::chrono::seconds(5);
+  edusight::agent::Sender sender(io.get_executor(), spool, so, clock, random);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::warn("signal {}: stopping delivery", sig);
+    sender.stop();
+  });
+  bool delivered = false;
+  spdlog::info("sending {} chunk(s) to collector {}:{}", spool.size_chunks(), collector.host,
+               collector.port);
+  asio::co_spawn(io, sender.drain(collector.ack_timeout), [&](std::exception_ptr e, bool ok) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("delivery failed: {}", ex.what());
+      }
+    } else {
+      spdlog::debug("delivery ended: {}", ok ? "all acknowledged" : "incomplete");
+    }
+    delivered = ok && !e;
+    signals.cancel();
+  });
+  io.run();
+  if (delivered) {
+    spdlog::info("collector {}:{} acknowledged all {} chunk(s)", collector.host, collector.port,
+                 sender.delivered_chunks());
+    std::error_code ec;
+    if (temporary_spool) std::filesystem::remove_all(spool.dir(), ec);
+    return kExitOk;
+  }
+  std::fprintf(stderr,
+               "edusight-agent: collector %s:%u did not acknowledge everything (no ack for %lld "
+               "ms); %llu chunk(s) are kept in %s: run again with --spool-dir %s to resend them\n",
+               collector.host.c_str(), static_cast<unsigned>(collector.port),
+               static_cast<long long>(collector.ack_timeout.count()),
+               static_cast<unsigned long long>(spool.size_chunks()), spool.dir().c_str(),
+               spool.dir().c_str());
+  return kExitUndelivered;
+}
+
 int run_scan_command(const ScanFlags& flags) {
   edusight::ScanConfig config;
   edusight::agent::ScanInputs inputs;
+  std::optional<edusight::agent::CollectorConfig> collector;
+  std::string key;
   try {
     config = merge(flags);
     inputs = edusight::agent::prepare_scan(config);
+    if (!flags.collector.empty()) collector = collector_from_flags(flags, &key);
   } catch (const edusight::ConfigError& e) {
     std::fprintf(stderr, "edusight-agent: configuration error: %s\n", e.what());
     return kExitUsage;
@@ -92,15 +209,59 @@ int run_scan_command(const ScanFlags& flags) {
   const auto level = spdlog::level::from_str(flags.log_level);
   spdlog::set_level(level);
 
+  // With a collector, findings are on disk before anything is sent (the same path as `run`).
+  std::optional<edusight::agent::Spool> spool;
+  bool temporary_spool = false;
+  if (collector) {
+    std::string dir = flags.spool_dir;
+    if (dir.empty()) {
+      std::string tmpl =
+          (std::filesystem::temp_directory_path() / "edusight-spool-XXXXXX").string();
+      if (!mkdtemp(tmpl.data())) {
+        std::fprintf(stderr, "edusight-agent: cannot create a spool directory in %s\n",
+                     std::filesystem::temp_directory_path().c_str());
+        return kExitInternal;
+      }
+      dir = tmpl;
+      temporary_spool = true;
+    }
+    try {
+      spool.emplace(dir, edusight::agent::SpoolLimits{});
+    } catch (const std::runtime_error& e) {
+      std::fprintf(stderr, "edusight-agent: %s\n", e.what());
+      return kExitUsage;
+    }
+  }
+
   const bool to_terminal = isatty(STDOUT_FILENO) == 1;
   const auto format = config.format.value_or(to_terminal ? edusight::OutputFormat::table
                                                          : edusight::OutputFormat::jsonl);
   edusight::JsonlSink jsonl(stdout);
   edusight::TableSink table(stdout);
-  edusight::FindingSink& sink = format == edusight::OutputFormat::jsonl
-                                    ? static_cast<edusight::FindingSink&>(jsonl)
-                                    : static_cast<edusight::FindingSink&>(table);
+  edusight::FindingSink& display = format == edusight::OutputFormat::jsonl
+                                       ? static_cast<edusight::FindingSink&>(jsonl)
+                                       : static_cast<edusight::FindingSink&>(table);
   edusight::SystemClock clock;
+  edusight::SeededRandom random(std::random_device{}() ^
+                                (static_cast<std::uint64_t>(std::random_device{}()) << 32));
+  std::optional<edusight::agent::SpoolingSink> spooling;
+  std::optional<TeeSink> tee;
+  if (spool) {
+    spooling.emplace(*spool, clock, random.below(UINT64_MAX), "", collector->batch_max_findings,
+                     collector->batch_max_delay);
+    tee.emplace(display, *spooling);
+  }
+  edusight::FindingSink& sink = tee ? static_cast<edusight::FindingSink&>(*tee) : display;
+
+  // Told apart from a scan that ran to its end: asio hands the signal to every signal set,
+  // run_scan's own included.
+  boost::asio::io_context signal_io;
+  boost::asio::signal_set signals(signal_io, SIGINT, SIGTERM);
+  bool interrupted = false;
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) interrupted = true;
+  });
+
   edusight::agent::ScanRunOptions opt;
   opt.scan_id = new_scan_id(clock);
   opt.progress = !flags.no_progress && isatty(STDERR_FILENO) == 1;
@@ -108,10 +269,51 @@ int run_scan_command(const ScanFlags& flags) {
                config.agent_id);
   const auto outcome = edusight::agent::run_scan(config, inputs, sink, clock, opt);
   sink.close();
+  signal_io.poll();
   spdlog::info("scan {} done: {} target(s) scanned, {} refused, {} system(s), {} finding(s)",
                opt.scan_id, outcome.targets_scanned, outcome.targets_refused, outcome.assets,
                outcome.findings);
-  return kExitOk;
+  if (!spool) return kExitOk;
+  if (interrupted) {
+    spdlog::warn("scan {} was interrupted: no completion event is sent", opt.scan_id);
+  } else {
+    edusight::agent::spool_record(
+        *spool, clock, random, edusight::agent::kScanTag,
+        edusight::agent::scan_completed_record(opt.scan_id, "", spooling->findings()));
+  }
+  if (interrupted) return kExitOk;
+  return deliver(*collector, config.agent_id, key, *spool, temporary_spool, clock, random);
+}
+
+int run_daemon_command(const RunFlags& flags) {
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  edusight::agent::DaemonConfig config;
+  try {
+    config = edusight::agent::load_daemon_config(flags.config);
+  } catch (const edusight::ConfigError& e) {
+    std::fprintf(stderr, "edusight-agent: configuration error: %s\n", e.what());
+    return kExitUsage;
+  }
+  edusight::SystemClock clock;
+  edusight::SeededRandom random(std::random_device{}() ^
+                                (static_cast<std::uint64_t>(std::random_device{}()) << 32));
+  edusight::agent::DaemonOptions options;
+  options.version = EDUSIGHT_VERSION;
+  std::optional<edusight::agent::Daemon> daemon;
+  try {
+    daemon.emplace(std::move(config), clock, random, options);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "edusight-agent: %s\n", e.what());
+    return kExitUsage;
+  }
+  const int status = daemon->run();
+  if (daemon->abandoned_scans()) {
+    // A scan thread still uses the daemon's objects: end here instead of destroying them.
+    spdlog::shutdown();
+    std::fflush(stdout);
+    std::_Exit(status);
+  }
+  return status;
 }
 
 }  // namespace
@@ -152,6 +354,30 @@ int main(int argc, char** argv) {
   scan->add_flag(
       "--no-discovery", flags.no_discovery,
       "Check only the targets: no zone transfer, wordlist, sweeps, port scan or classification");
+  scan->add_option("--collector", flags.collector,
+                   "Also send the findings to this collector (host:port or [v6]:port)");
+  scan->add_option("--agent-key-file", flags.agent_key_file,
+                   "File with this agent's key for the collector");
+  scan->add_option("--agent-key", flags.agent_key, "This agent's key (prefer --agent-key-file)");
+  scan->add_option("--collector-ca", flags.collector_ca,
+                   "CA certificate (PEM) that the collector's certificate must chain to");
+  scan->add_option("--collector-pin", flags.collector_pin,
+                   "SHA-256 (hex) of the collector's certificate, instead of or besides a CA");
+  scan->add_option("--collector-server-name", flags.collector_server_name,
+                   "Name the collector's certificate must carry (default: its host)");
+  scan->add_flag("--collector-plaintext", flags.collector_plaintext,
+                 "Send to the collector without TLS (only on a trusted network)");
+  scan->add_option("--spool-dir", flags.spool_dir,
+                   "Spool directory for findings bound for the collector (default: a new "
+                   "temporary directory, removed once everything is acknowledged)");
+
+  RunFlags run_flags;
+  auto* run = app.add_subcommand(
+      "run", "Run as the scheduled agent: jobs on their schedules, findings to the collector");
+  run->add_option("--config", run_flags.config, "The agent's YAML file (agent, collector, jobs)")
+      ->required();
+  run->add_option("--log-level", run_flags.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
   try {
     app.parse(argc, argv);
@@ -168,6 +394,7 @@ int main(int argc, char** argv) {
 
   try {
     if (scan->parsed()) return run_scan_command(flags);
+    if (run->parsed()) return run_daemon_command(run_flags);
   } catch (const std::exception& e) {
     spdlog::critical("internal failure: {}", e.what());
     return kExitInternal;

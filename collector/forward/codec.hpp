@@ -100,6 +100,27 @@ class Decoder {
   std::string failure_;
 };
 
+// The client side of acknowledgements: splits the server's byte stream into {"ack": chunk_id}
+// maps (which Decoder refuses, as they are not arrays). Bounded by max_buffered bytes.
+class AckDecoder {
+ public:
+  explicit AckDecoder(std::size_t max_buffered = 64u * 1024u) : max_buffered_(max_buffered) {}
+
+  void feed(const char* data, std::size_t size);
+  void feed(std::string_view bytes) { feed(bytes.data(), bytes.size()); }
+
+  // An acknowledged chunk id, or nullopt: *error empty when more bytes are needed, otherwise
+  // the stream is broken for good (anything but an ack map, or too much unread). Never throws.
+  std::optional<std::string> next(std::string* error);
+  bool failed() const { return failed_; }
+
+ private:
+  std::size_t max_buffered_;
+  std::string buffer_;
+  bool failed_ = false;
+  std::string failure_;
+};
+
 // Decodes one complete message already in memory (used by Decoder, handy for tests).
 std::optional<Message> decode_message(std::string_view bytes, std::string* error,
                                       const Limits& limits = {});

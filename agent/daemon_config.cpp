@@ -1,0 +1,303 @@
+#include "agent/daemon_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace edusight::agent {
+
+namespace {
+
+// The same conventions as core/src/config.cpp: every error names file, line and column.
+class Reader {
+ public:
+  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
+    const auto m = n.Mark();
+    if (m.is_null()) throw ConfigError(origin_, 0, 0, msg);
+    throw ConfigError(origin_, m.line + 1, m.column + 1, msg);
+  }
+
+  void expect_map(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsMap()) fail(n, what + " must be a mapping");
+  }
+
+  void only_keys(const YAML::Node& n, const std::string& where,
+                 const std::set<std::string>& known) const {
+    for (const auto& kv : n) {
+      const auto key = kv.first.as<std::string>();
+      if (!known.count(key)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        fail(kv.first, "unknown key '" + key + "' in " + where + " (known: " + list + ")");
+      }
+    }
+  }
+
+  std::string scalar(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + " must be a single value");
+    return n.Scalar();
+  }
+
+  std::string nonempty(const YAML::Node& n, const std::string& what) const {
+    auto s = scalar(n, what);
+    if (s.empty()) fail(n, what + " must not be empty");
+    return s;
+  }
+
+  std::uint64_t integer(const YAML::Node& n, const std::string& what, std::uint64_t lo,
+                        std::uint64_t hi) const {
+    const auto s = scalar(n, what);
+    std::uint64_t v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || p != s.data() + s.size())
+      fail(n, what + " must be a whole number, not '" + s + "'");
+    if (v < lo || v > hi)
+      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                  ", not " + s);
+    return v;
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& what) const {
+    const auto v = scalar(n, what);
+    if (v == "true" || v == "yes" || v == "on") return true;
+    if (v == "false" || v == "no" || v == "off") return false;
+    fail(n, what + " must be true or false, not '" + v + "'");
+  }
+
+  std::chrono::milliseconds duration(const YAML::Node& n, const std::string& what,
+                                     std::chrono::milliseconds lo) const {
+    const auto s = scalar(n, what);
+    std::chrono::milliseconds d{};
+    try {
+      d = parse_duration(s);
+    } catch (const std::invalid_argument& e) {
+      fail(n, what + ": " + e.what());
+    }
+    if (d < lo) fail(n, what + " must be at least " + std::to_string(lo.count()) + "ms");
+    return d;
+  }
+
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
+};
+
+std::string resolve(const std::string& base_dir, const std::string& file) {
+  if (file.empty() || std::filesystem::path(file).is_absolute() || base_dir.empty()) return file;
+  return (std::filesystem::path(base_dir) / file).string();
+}
+
+std::string strip_trailing_space(std::string s) {
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+    s.pop_back();
+  return s;
+}
+
+void read_agent(const Reader& r, const YAML::Node& n, const std::string& base_dir,
+                DaemonConfig& c) {
+  r.expect_map(n, "agent");
+  r.only_keys(n, "agent",
+              {"id", "key_file", "key", "spool_dir", "spool_max_bytes", "spool_max_chunks",
+               "heartbeat_interval"});
+  if (!n["id"]) r.fail(n, "agent.id is required: the identity the collector knows");
+  c.agent_id = r.nonempty(n["id"], "agent.id");
+  if (n["key_file"] && n["key"]) r.fail(n["key"], "give agent.key_file or agent.key, not both");
+  if (n["key_file"]) {
+    const auto file = resolve(base_dir, r.nonempty(n["key_file"], "agent.key_file"));
+    try {
+      c.key = read_key_file(file, "agent.key_file");
+    } catch (const ConfigError& e) {
+      r.fail(n["key_file"], e.what());
+    }
+  } else if (n["key"]) {
+    c.key = r.nonempty(n["key"], "agent.key");
+  } else {
+    r.fail(n,
+           "agent.key_file (or agent.key) is required: the key this agent shares with the "
+           "collector");
+  }
+  if (n["spool_dir"])
+    c.spool_dir = resolve(base_dir, r.nonempty(n["spool_dir"], "agent.spool_dir"));
+  if (n["spool_max_bytes"])
+    c.spool_max_bytes =
+        r.integer(n["spool_max_bytes"], "agent.spool_max_bytes", 64 * 1024, 1ull << 40);
+  if (n["spool_max_chunks"])
+    c.spool_max_chunks = r.integer(n["spool_max_chunks"], "agent.spool_max_chunks", 1, 100'000'000);
+  if (n["heartbeat_interval"])
+    c.heartbeat_interval = r.duration(n["heartbeat_interval"], "agent.heartbeat_interval",
+                                      std::chrono::milliseconds(100));
+}
+
+void read_collector(const Reader& r, const YAML::Node& n, const std::string& base_dir,
+                    CollectorConfig& c) {
+  r.expect_map(n, "collector");
+  r.only_keys(n, "collector",
+              {"address", "tls", "ca_file", "pin_sha256", "server_name", "connect_timeout",
+               "ack_timeout", "batch_max_findings", "batch_max_delay"});
+  if (!n["address"]) r.fail(n, "collector.address is required (host:port)");
+  const auto address = r.nonempty(n["address"], "collector.address");
+  if (!parse_host_port(address, &c.host, &c.port))
+    r.fail(n["address"], "collector.address '" + address + "' must be host:port or [v6]:port");
+  if (n["tls"]) c.tls = r.boolean(n["tls"], "collector.tls");
+  if (n["ca_file"]) c.ca_file = resolve(base_dir, r.nonempty(n["ca_file"], "collector.ca_file"));
+  if (n["pin_sha256"]) {
+    std::string pin;
+    for (char ch : r.nonempty(n["pin_sha256"], "collector.pin_sha256")) {
+      if (ch == ':') continue;
+      if (!std::isxdigit(static_cast<unsigned char>(ch)))
+        r.fail(n["pin_sha256"], "collector.pin_sha256 must be hex (SHA-256 of the certificate)");
+      pin.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+    if (pin.size() != 64)
+      r.fail(n["pin_sha256"],
+             "collector.pin_sha256 must have 64 hex digits, not " + std::to_string(pin.size()));
+    c.pin_sha256 = pin;
+  }
+  if (n["server_name"]) c.server_name = r.nonempty(n["server_name"], "collector.server_name");
+  if (n["connect_timeout"])
+    c.connect_timeout = r.duration(n["connect_timeout"], "collector.connect_timeout",
+                                   std::chrono::milliseconds(10));
+  if (n["ack_timeout"])
+    c.ack_timeout =
+        r.duration(n["ack_timeout"], "collector.ack_timeout", std::chrono::milliseconds(10));
+  if (n["batch_max_findings"])
+    c.batch_max_findings = static_cast<std::size_t>(
+        r.integer(n["batch_max_findings"], "collector.batch_max_findings", 1, 100000));
+  if (n["batch_max_delay"])
+    c.batch_max_delay =
+        r.duration(n["batch_max_delay"], "collector.batch_max_delay", std::chrono::milliseconds(1));
+  if (c.tls && c.ca_file.empty() && c.pin_sha256.empty())
+    r.fail(n,
+           "collector.tls is on: give collector.ca_file or collector.pin_sha256 (or tls: false "
+           "to send in plain text)");
+  if (c.server_name.empty()) c.server_name = c.host;
+}
+
+JobConfig read_job(const Reader& r, const YAML::Node& n, const std::string& base_dir,
+                   const std::string& agent_id) {
+  r.expect_map(n, "each job");
+  r.only_keys(n, "a job", {"name", "scan_config", "schedule", "jitter", "run_at_start"});
+  JobConfig j;
+  if (!n["name"]) r.fail(n, "a job needs a name");
+  j.name = r.nonempty(n["name"], "job name");
+  const std::string where = "job '" + j.name + "': ";
+  if (!n["scan_config"]) r.fail(n, where + "scan_config is required");
+  if (!n["schedule"]) r.fail(n, where + "schedule is required (cron, @daily, @every 6h)");
+  j.scan_config_file = resolve(base_dir, r.nonempty(n["scan_config"], "scan_config"));
+  try {
+    j.schedule = Schedule::parse(r.scalar(n["schedule"], "schedule"));
+  } catch (const std::invalid_argument& e) {
+    r.fail(n["schedule"], where + "schedule: " + e.what());
+  }
+  if (n["jitter"]) j.jitter = r.duration(n["jitter"], "jitter", std::chrono::milliseconds(0));
+  if (n["run_at_start"]) j.run_at_start = r.boolean(n["run_at_start"], "run_at_start");
+  // Loaded now, so a broken scan configuration stops the agent at start, not at 03:00.
+  try {
+    j.scan = load_scan_config(j.scan_config_file);
+    j.scan.agent_id = agent_id;
+    validate_scan_config(j.scan);
+  } catch (const ConfigError& e) {
+    r.fail(n["scan_config"], where + e.what());
+  }
+  return j;
+}
+
+}  // namespace
+
+bool parse_host_port(const std::string& text, std::string* host, std::uint16_t* port) {
+  std::string h;
+  std::string p;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos) return false;
+    h = text.substr(1, close - 1);
+    boost::system::error_code ec;
+    boost::asio::ip::make_address_v6(h, ec);
+    if (ec) return false;
+    const auto rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      p = rest.substr(1);
+      if (p.empty()) return false;
+    }
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon != std::string::npos && text.find(':') != colon) return false;  // bare IPv6
+    h = text.substr(0, colon);
+    if (colon != std::string::npos) {
+      p = text.substr(colon + 1);
+      if (p.empty()) return false;
+    }
+  }
+  if (h.empty() || h.find_first_of(" /\t") != std::string::npos) return false;
+  unsigned v = 24224;
+  if (!p.empty()) {
+    const auto [e, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+    if (ec != std::errc{} || e != p.data() + p.size() || v == 0 || v > 65535) return false;
+  }
+  *host = h;
+  *port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
+std::string read_key_file(const std::string& path, const std::string& origin) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(origin, 0, 0, "cannot read key file " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  auto key = strip_trailing_space(ss.str());
+  if (key.empty()) throw ConfigError(origin, 0, 0, "key file " + path + " is empty");
+  return key;
+}
+
+DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string& origin,
+                                 const std::string& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(origin, e.mark.is_null() ? 0 : e.mark.line + 1,
+                      e.mark.is_null() ? 0 : e.mark.column + 1, e.msg);
+  }
+  Reader r(origin);
+  if (!root || root.IsNull()) throw ConfigError(origin, 0, 0, "the file is empty");
+  r.expect_map(root, "the configuration");
+  r.only_keys(root, "the configuration", {"agent", "collector", "jobs"});
+  DaemonConfig c;
+  if (!root["agent"]) r.fail(root, "the agent section is required");
+  read_agent(r, root["agent"], base_dir, c);
+  if (!root["collector"]) r.fail(root, "the collector section is required");
+  read_collector(r, root["collector"], base_dir, c.collector);
+  if (const auto jobs = root["jobs"]) {
+    if (!jobs.IsSequence()) r.fail(jobs, "jobs must be a list");
+    std::set<std::string> names;
+    for (const auto& item : jobs) {
+      auto job = read_job(r, item, base_dir, c.agent_id);
+      if (!names.insert(job.name).second)
+        r.fail(item["name"], "job name '" + job.name + "' is used twice");
+      c.jobs.push_back(std::move(job));
+    }
+  }
+  return c;
+}
+
+DaemonConfig load_daemon_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, 0, "cannot open the file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_daemon_config(ss.str(), path, std::filesystem::path(path).parent_path().string());
+}
+
+}  // namespace edusight::agent

@@ -1,0 +1,59 @@
+#pragma once
+// The configuration of `edusight-agent run --config FILE`: who the agent is, where its spool
+// lives, how to reach the collector and which scans to run when. YAML; errors are
+// edusight::ConfigError with file:line:column, unknown keys are refused. Files named in it
+// (key_file, ca_file, each job's scan_config) are relative to the file itself.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/schedule.hpp"
+#include "edusight/core/config.hpp"
+
+namespace edusight::agent {
+
+struct CollectorConfig {
+  std::string host;  // without brackets
+  std::uint16_t port = 24224;
+  bool tls = true;
+  std::string ca_file;
+  std::string pin_sha256;   // lower-case hex, 64 digits
+  std::string server_name;  // default: host
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds ack_timeout{30000};
+  std::size_t batch_max_findings = 500;
+  std::chrono::milliseconds batch_max_delay{1000};
+};
+
+struct JobConfig {
+  std::string name;
+  std::string scan_config_file;
+  ScanConfig scan;  // loaded and validated at start-up, agent id set to the daemon's
+  Schedule schedule;
+  std::chrono::milliseconds jitter{0};
+  bool run_at_start = false;
+};
+
+struct DaemonConfig {
+  std::string agent_id;
+  std::string key;  // the agent's shared key (from key_file or key)
+  std::string spool_dir = "/var/lib/edusight-agent/spool";
+  std::uint64_t spool_max_bytes = 256ull * 1024 * 1024;
+  std::uint64_t spool_max_chunks = 100000;
+  std::chrono::milliseconds heartbeat_interval{30000};
+  CollectorConfig collector;
+  std::vector<JobConfig> jobs;
+};
+
+DaemonConfig load_daemon_config(const std::string& path);
+// `base_dir` resolves relative file names; `origin` names the source in errors.
+DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string& origin,
+                                 const std::string& base_dir);
+
+// "host:port", "[v6]:port", "host" (port 24224); false when malformed.
+bool parse_host_port(const std::string& text, std::string* host, std::uint16_t* port);
+// Reads a key file: its content without trailing white space. Throws ConfigError.
+std::string read_key_file(const std::string& path, const std::string& origin);
+
+}  // namespace edusight::agent
