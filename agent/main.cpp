@@ -8,9 +8,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/json/parse.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -40,6 +44,7 @@ struct ScanFlags {
   std::string collector, agent_key_file, agent_key, collector_ca, collector_pin,
       collector_server_name, spool_dir;
   bool collector_plaintext = false;
+  std::size_t batch_max_findings = 0;  // 0: the default
 };
 
 struct RunFlags {
@@ -142,6 +147,27 @@ edusight::ScanConfig merge(const ScanFlags& f) {
   return c;
 }
 
+// Makes `dir` (or a temporary directory when empty) the spool; nullopt after printing why.
+std::unique_ptr<edusight::agent::Spool> open_spool(std::string dir, bool* temporary) {
+  *temporary = false;
+  if (dir.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "edusight-spool-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) {
+      std::fprintf(stderr, "edusight-agent: cannot create a spool directory in %s\n",
+                   std::filesystem::temp_directory_path().c_str());
+      return nullptr;
+    }
+    dir = tmpl;
+    *temporary = true;
+  }
+  try {
+    return std::make_unique<edusight::agent::Spool>(dir, edusight::agent::SpoolLimits{});
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "edusight-agent: %s\n", e.what());
+    return nullptr;
+  }
+}
+
 // Sends the spool until everything is acknowledged, giving up when no ack came for the ack
 // timeout. The spool keeps what was not acknowledged.
 int deliver(const edusight::agent::CollectorConfig& collector, const std::string& agent_id,
@@ -210,27 +236,11 @@ int run_scan_command(const ScanFlags& flags) {
   spdlog::set_level(level);
 
   // With a collector, findings are on disk before anything is sent (the same path as `run`).
-  std::optional<edusight::agent::Spool> spool;
+  std::unique_ptr<edusight::agent::Spool> spool;
   bool temporary_spool = false;
   if (collector) {
-    std::string dir = flags.spool_dir;
-    if (dir.empty()) {
-      std::string tmpl =
-          (std::filesystem::temp_directory_path() / "edusight-spool-XXXXXX").string();
-      if (!mkdtemp(tmpl.data())) {
-        std::fprintf(stderr, "edusight-agent: cannot create a spool directory in %s\n",
-                     std::filesystem::temp_directory_path().c_str());
-        return kExitInternal;
-      }
-      dir = tmpl;
-      temporary_spool = true;
-    }
-    try {
-      spool.emplace(dir, edusight::agent::SpoolLimits{});
-    } catch (const std::runtime_error& e) {
-      std::fprintf(stderr, "edusight-agent: %s\n", e.what());
-      return kExitUsage;
-    }
+    spool = open_spool(flags.spool_dir, &temporary_spool);
+    if (!spool) return kExitUsage;
   }
 
   const bool to_terminal = isatty(STDOUT_FILENO) == 1;
@@ -285,6 +295,86 @@ int run_scan_command(const ScanFlags& flags) {
   return deliver(*collector, config.agent_id, key, *spool, temporary_spool, clock, random);
 }
 
+// Every line must be a finding: a bad line stops everything before anything is spooled, so
+// a file is sent whole or not at all.
+bool read_findings(const std::string& path, std::vector<edusight::Finding>& out) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "edusight-agent: %s: cannot open the file\n", path.c_str());
+    return false;
+  }
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(line, ec);
+    std::string error = ec ? "not JSON: " + ec.message() : "";
+    if (!ec && !v.is_object()) error = "not a JSON object";
+    std::optional<edusight::Finding> f;
+    if (error.empty()) f = edusight::from_json(v.get_object(), &error);
+    if (!f) {
+      std::fprintf(stderr, "edusight-agent: %s:%d: %s\n", path.c_str(), number, error.c_str());
+      return false;
+    }
+    if (f->scan.empty()) f->scan = "import";
+    out.push_back(std::move(*f));
+  }
+  return true;
+}
+
+int run_send_command(const ScanFlags& flags, const std::vector<std::string>& files,
+                     const std::string& job, bool scans_complete) {
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+  std::string key;
+  edusight::agent::CollectorConfig collector;
+  try {
+    collector = collector_from_flags(flags, &key);
+  } catch (const edusight::ConfigError& e) {
+    std::fprintf(stderr, "edusight-agent: configuration error: %s\n", e.what());
+    return kExitUsage;
+  }
+  if (flags.batch_max_findings > 0) collector.batch_max_findings = flags.batch_max_findings;
+  if (files.empty() && flags.spool_dir.empty()) {
+    std::fprintf(stderr, "edusight-agent: send needs files, or --spool-dir to resend\n");
+    return kExitUsage;
+  }
+  std::vector<edusight::Finding> findings;
+  for (const std::string& file : files) {
+    if (!read_findings(file, findings)) return kExitUsage;
+  }
+  bool temporary = false;
+  auto spool = open_spool(flags.spool_dir, &temporary);
+  if (!spool) return kExitUsage;
+
+  edusight::SystemClock clock;
+  edusight::SeededRandom random(std::random_device{}() ^
+                                (static_cast<std::uint64_t>(std::random_device{}()) << 32));
+  if (!findings.empty()) {
+    edusight::agent::SpoolingSink sink(*spool, clock, random.below(UINT64_MAX), job,
+                                       collector.batch_max_findings, collector.batch_max_delay);
+    std::map<std::string, std::size_t> per_scan;
+    for (const edusight::Finding& f : findings) {
+      sink.write(f);
+      ++per_scan[f.scan];
+    }
+    sink.close();
+    if (sink.spool_failures() > 0) {
+      std::fprintf(stderr, "edusight-agent: the spool in %s refused %zu finding(s)\n",
+                   spool->dir().c_str(), sink.spool_failures());
+      return kExitInternal;
+    }
+    if (scans_complete) {
+      for (const auto& [scan, n] : per_scan) {
+        edusight::agent::spool_record(*spool, clock, random, edusight::agent::kScanTag,
+                                      edusight::agent::scan_completed_record(scan, job, n));
+      }
+    }
+    spdlog::info("spooled {} finding(s) from {} file(s) in {}", findings.size(), files.size(),
+                 spool->dir().c_str());
+  }
+  return deliver(collector, flags.agent_id, key, *spool, temporary, clock, random);
+}
+
 int run_daemon_command(const RunFlags& flags) {
   spdlog::set_level(spdlog::level::from_str(flags.log_level));
   edusight::agent::DaemonConfig config;
@@ -314,6 +404,24 @@ int run_daemon_command(const RunFlags& flags) {
     std::_Exit(status);
   }
   return status;
+}
+
+void add_collector_options(CLI::App& app, ScanFlags& flags, const std::string& what) {
+  app.add_option("--collector", flags.collector, what + " (host:port or [v6]:port)");
+  app.add_option("--agent-key-file", flags.agent_key_file,
+                 "File with this agent's key for the collector");
+  app.add_option("--agent-key", flags.agent_key, "This agent's key (prefer --agent-key-file)");
+  app.add_option("--collector-ca", flags.collector_ca,
+                 "CA certificate (PEM) that the collector's certificate must chain to");
+  app.add_option("--collector-pin", flags.collector_pin,
+                 "SHA-256 (hex) of the collector's certificate, instead of or besides a CA");
+  app.add_option("--collector-server-name", flags.collector_server_name,
+                 "Name the collector's certificate must carry (default: its host)");
+  app.add_flag("--collector-plaintext", flags.collector_plaintext,
+               "Send to the collector without TLS (only on a trusted network)");
+  app.add_option("--spool-dir", flags.spool_dir,
+                 "Spool directory for findings bound for the collector (default: a new "
+                 "temporary directory, removed once everything is acknowledged)");
 }
 
 }  // namespace
@@ -354,22 +462,30 @@ int main(int argc, char** argv) {
   scan->add_flag(
       "--no-discovery", flags.no_discovery,
       "Check only the targets: no zone transfer, wordlist, sweeps, port scan or classification");
-  scan->add_option("--collector", flags.collector,
-                   "Also send the findings to this collector (host:port or [v6]:port)");
-  scan->add_option("--agent-key-file", flags.agent_key_file,
-                   "File with this agent's key for the collector");
-  scan->add_option("--agent-key", flags.agent_key, "This agent's key (prefer --agent-key-file)");
-  scan->add_option("--collector-ca", flags.collector_ca,
-                   "CA certificate (PEM) that the collector's certificate must chain to");
-  scan->add_option("--collector-pin", flags.collector_pin,
-                   "SHA-256 (hex) of the collector's certificate, instead of or besides a CA");
-  scan->add_option("--collector-server-name", flags.collector_server_name,
-                   "Name the collector's certificate must carry (default: its host)");
-  scan->add_flag("--collector-plaintext", flags.collector_plaintext,
-                 "Send to the collector without TLS (only on a trusted network)");
-  scan->add_option("--spool-dir", flags.spool_dir,
-                   "Spool directory for findings bound for the collector (default: a new "
-                   "temporary directory, removed once everything is acknowledged)");
+  add_collector_options(*scan, flags, "Also send the findings to this collector");
+
+  ScanFlags send_flags;
+  std::vector<std::string> send_files;
+  std::string send_job = "import";
+  bool send_complete = false;
+  auto* send = app.add_subcommand(
+      "send",
+      "Send findings (JSONL files written by `scan`, e.g. on a network without a collector) "
+      "and whatever an earlier run left in --spool-dir; exits when all are acknowledged");
+  send->add_option("files", send_files, "JSONL files of findings (none: only the spool)");
+  send->add_option("--agent-id", send_flags.agent_id, "This agent's id at the collector")
+      ->required();
+  send->add_option("--job", send_job, "Job name the findings are filed under (default import)");
+  send->add_option("--batch-max-findings", send_flags.batch_max_findings,
+                   "Findings per chunk (default 500)")
+      ->check(CLI::Range(1, 100000));
+  send->add_flag("--scan-complete", send_complete,
+                 "Each file holds whole scans: mark them complete, so the collector resolves "
+                 "that job's findings they no longer contain");
+  send->add_option("--log-level", send_flags.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  add_collector_options(*send, send_flags, "The collector to send to");
+  send->get_option("--collector")->required();
 
   RunFlags run_flags;
   auto* run = app.add_subcommand(
@@ -395,6 +511,9 @@ int main(int argc, char** argv) {
   try {
     if (scan->parsed()) return run_scan_command(flags);
     if (run->parsed()) return run_daemon_command(run_flags);
+    if (send->parsed()) {
+      return run_send_command(send_flags, send_files, send_job, send_complete);
+    }
   } catch (const std::exception& e) {
     spdlog::critical("internal failure: {}", e.what());
     return kExitInternal;

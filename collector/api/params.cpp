@@ -13,25 +13,6 @@ int hex_value(char c) {
   return -1;
 }
 
-// Exactly `n` digits at s[pos..]; advances pos.
-std::optional<int> digits(std::string_view s, std::size_t& pos, std::size_t n) {
-  if (pos + n > s.size()) return std::nullopt;
-  int v = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const char c = s[pos + i];
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  pos += n;
-  return v;
-}
-
-bool expect(std::string_view s, std::size_t& pos, char c) {
-  if (pos >= s.size() || s[pos] != c) return false;
-  ++pos;
-  return true;
-}
-
 std::optional<std::size_t> parse_size(std::string_view s) {
   std::size_t v = 0;
   const auto* end = s.data() + s.size();
@@ -56,7 +37,7 @@ std::optional<ParamError> time_param(const Params& params, std::string_view name
                                      std::optional<std::chrono::system_clock::time_point>& out) {
   const auto* v = find_param(params, name);
   if (!v || v->empty()) return std::nullopt;
-  out = parse_rfc3339(*v);
+  out = query_time(*v);
   if (!out) return error(name, "must be an RFC 3339 time such as 2026-11-25T13:53:17Z");
   return std::nullopt;
 }
@@ -125,58 +106,12 @@ std::vector<std::string_view> path_segments(std::string_view path) {
   return out;
 }
 
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s) {
-  using namespace std::chrono;
-  std::size_t pos = 0;
-  const auto y = digits(s, pos, 4);
-  if (!y || !expect(s, pos, '-')) return std::nullopt;
-  const auto mo = digits(s, pos, 2);
-  if (!mo || !expect(s, pos, '-')) return std::nullopt;
-  const auto d = digits(s, pos, 2);
-  if (!d) return std::nullopt;
-  const year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)},
-                           day{static_cast<unsigned>(*d)}};
-  if (!ymd.ok()) return std::nullopt;
-  sys_time<nanoseconds> t = sys_days{ymd};
-  if (pos == s.size()) return time_point_cast<system_clock::duration>(t);
-
-  if (s[pos] != 'T' && s[pos] != 't') return std::nullopt;
-  ++pos;
-  const auto h = digits(s, pos, 2);
-  if (!h || !expect(s, pos, ':')) return std::nullopt;
-  const auto mi = digits(s, pos, 2);
-  if (!mi || !expect(s, pos, ':')) return std::nullopt;
-  const auto sec = digits(s, pos, 2);
-  // 60 is a leap second; it lands on the next second, which is what a clock would show.
-  if (!sec || *h > 23 || *mi > 59 || *sec > 60) return std::nullopt;
-  t += hours{*h} + minutes{*mi} + seconds{*sec};
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    std::int64_t frac = 0;
-    int n = 0;
-    for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++n) {
-      if (n < 9) frac = frac * 10 + (s[pos] - '0');  // finer than nanoseconds is dropped
-    }
-    if (n == 0) return std::nullopt;
-    for (int i = n; i < 9; ++i) frac *= 10;
-    t += nanoseconds{frac};
-  }
-  if (pos >= s.size()) return std::nullopt;  // the offset is required
-  const char sign = s[pos++];
-  if (sign == 'Z' || sign == 'z') {
-    if (pos != s.size()) return std::nullopt;
-  } else if (sign == '+' || sign == '-' || sign == ' ') {
-    const auto oh = digits(s, pos, 2);
-    if (!oh || !expect(s, pos, ':')) return std::nullopt;
-    const auto om = digits(s, pos, 2);
-    if (!om || *oh > 23 || *om > 59 || pos != s.size()) return std::nullopt;
-    const auto offset = hours{*oh} + minutes{*om};
-    // Local time = UTC + offset, so UTC = local - offset.
-    t += sign == '-' ? offset : -offset;
-  } else {
-    return std::nullopt;
-  }
-  return time_point_cast<system_clock::duration>(t);
+std::optional<std::chrono::system_clock::time_point> query_time(std::string_view s) {
+  std::string text(s);
+  if (text.size() == 10) text += "T00:00:00Z";  // a date alone: midnight UTC
+  // An unencoded '+' in a query string arrives as a space; only the offset's sign can be one.
+  if (const auto space = text.find(' ', 19); space != std::string::npos) text[space] = '+';
+  return edusight::parse_rfc3339(text);
 }
 
 const std::string* find_param(const Params& params, std::string_view name) {

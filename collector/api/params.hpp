@@ -28,10 +28,10 @@ std::optional<Target> parse_target(std::string_view target);
 // The path split on '/', empty segments dropped: "/api/v1/x/" -> {"api", "v1", "x"}.
 std::vector<std::string_view> path_segments(std::string_view path);
 
-// RFC 3339 date-time ("2026-11-25T13:53:17Z", "2026-11-25T21:53:17.5+08:00"), or a full date
-// alone ("2026-11-25", midnight UTC). A space where the offset's sign belongs is read as '+',
-// because an unencoded '+' in a query string arrives as a space.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
+// A time in a query: RFC 3339 (edusight::parse_rfc3339), or a full date alone ("2026-11-25",
+// midnight UTC). A space where the offset's sign belongs is read as '+', because an
+// unencoded '+' in a query string arrives as a space.
+std::optional<std::chrono::system_clock::time_point> query_time(std::string_view s);
 
 struct ParamError {
   std::string parameter;

@@ -17,9 +17,6 @@ inline constexpr std::string_view kFindingTag = "edusight.finding";
 inline constexpr std::string_view kScanTag = "edusight.scan";
 inline constexpr std::string_view kHeartbeatTag = "edusight.heartbeat";
 
-// "2026-11-25T13:53:17Z", with optional fraction and numeric offset.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
-
 // A finding from its record; the error says which field is wrong. A missing id is computed
 // from kind and subject (as the agent would); a missing observed_at takes the event time.
 std::optional<Finding> finding_from_record(const forward::Entry& entry, std::string* error);

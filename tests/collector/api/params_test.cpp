@@ -38,15 +38,15 @@ TEST(Target, PathSegmentsDropEmptyOnes) {
 
 TEST(Rfc3339, ParsesUtcOffsetsFractionsAndDates) {
   const TimePoint base = std::chrono::sys_days{std::chrono::year{2026} / 11 / 25};
-  EXPECT_EQ(parse_rfc3339("2026-11-25T13:53:17Z"), base + 13h + 53min + 17s);
-  EXPECT_EQ(parse_rfc3339("2026-11-25t13:53:17z"), base + 13h + 53min + 17s);
-  EXPECT_EQ(parse_rfc3339("2026-11-25T21:53:17+08:00"), base + 13h + 53min + 17s);
-  EXPECT_EQ(parse_rfc3339("2026-11-25T21:53:17 08:00"), base + 13h + 53min + 17s);
-  EXPECT_EQ(parse_rfc3339("2026-11-25T08:53:17-05:00"), base + 13h + 53min + 17s);
-  EXPECT_EQ(parse_rfc3339("2026-11-25T13:53:17.25Z"), base + 13h + 53min + 17s + 250ms);
-  EXPECT_EQ(parse_rfc3339("2026-11-25"), base);
+  EXPECT_EQ(query_time("2026-11-25T13:53:17Z"), base + 13h + 53min + 17s);
+  EXPECT_EQ(query_time("2026-11-25t13:53:17z"), base + 13h + 53min + 17s);
+  EXPECT_EQ(query_time("2026-11-25T21:53:17+08:00"), base + 13h + 53min + 17s);
+  EXPECT_EQ(query_time("2026-11-25T21:53:17 08:00"), base + 13h + 53min + 17s);
+  EXPECT_EQ(query_time("2026-11-25T08:53:17-05:00"), base + 13h + 53min + 17s);
+  EXPECT_EQ(query_time("2026-11-25T13:53:17.25Z"), base + 13h + 53min + 17s + 250ms);
+  EXPECT_EQ(query_time("2026-11-25"), base);
   // Round trip with the formatter the API uses.
-  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-11-25T13:53:17Z")), "2026-11-25T13:53:17Z");
+  EXPECT_EQ(format_rfc3339(*query_time("2026-11-25T13:53:17Z")), "2026-11-25T13:53:17Z");
 }
 
 TEST(Rfc3339, RefusesMalformedTimes) {
@@ -54,7 +54,7 @@ TEST(Rfc3339, RefusesMalformedTimes) {
        {"", "2026", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-25T24:00:00Z",
         "2026-11-25T13:53:17", "2026-11-25T13:53Z", "2026-11-25T13:53:17.Z",
         "2026-11-25T13:53:17+0800", "yesterday", "2026-11-25T13:53:17Zjunk", "1700000000"}) {
-    EXPECT_FALSE(parse_rfc3339(s)) << s;
+    EXPECT_FALSE(query_time(s)) << s;
   }
 }
 
@@ -79,8 +79,8 @@ TEST(FindingQueryParams, DefaultsAndEveryFilter) {
   EXPECT_EQ(p.value.min_severity, Severity::medium);
   EXPECT_EQ(p.value.subject, "www.x.edu.cn:443");
   EXPECT_EQ(p.value.state, FindingState::resolved);
-  EXPECT_EQ(p.value.seen_since, parse_rfc3339("2026-01-01T00:00:00Z"));
-  EXPECT_EQ(p.value.seen_before, parse_rfc3339("2026-02-01T00:00:00Z"));
+  EXPECT_EQ(p.value.seen_since, query_time("2026-01-01T00:00:00Z"));
+  EXPECT_EQ(p.value.seen_before, query_time("2026-02-01T00:00:00Z"));
   EXPECT_EQ(p.value.limit, 1000u);
   EXPECT_EQ(p.value.offset, 20u);
 }

@@ -35,7 +35,14 @@ std::string finding_id(std::string_view kind, std::string_view subject,
 // RFC 3339 UTC with second precision, e.g. 2026-11-25T13:53:17Z.
 std::string format_rfc3339(std::chrono::system_clock::time_point t);
 
+// "2026-11-25T13:53:17Z", with an optional fraction and numeric offset; nullopt otherwise.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
+
 boost::json::object to_json(const Finding& f);
+// The reverse, checking every field (records come from files and from the network); the
+// error says which field is wrong. A missing id is computed from kind and subject; a missing
+// observed_at stays at the epoch for the caller to fill in.
+std::optional<Finding> from_json(const boost::json::object& record, std::string* error);
 // One line of JSONL, without the newline.
 std::string to_jsonl(const Finding& f);
 
