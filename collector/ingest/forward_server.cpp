@@ -210,7 +210,13 @@ awaitable<void> ForwardServer::accept_loop(tcp::acceptor& acceptor) {
     auto session = std::make_shared<Session>(std::move(socket));
     boost::system::error_code pec;
     const auto remote = session->socket.remote_endpoint(pec);
-    session->peer = pec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    if (pec) {
+      session->peer = "?";
+    } else {
+      const std::string a = remote.address().to_string();
+      session->peer = (remote.address().is_v6() ? "[" + a + "]" : a) + ":" +
+                      std::to_string(remote.port());
+    }
     session->id = next_session_++;
     sessions_[session->id] = session;
     connections_total_.add();
