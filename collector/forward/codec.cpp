@@ -1,10 +1,10 @@
 #include "codec.hpp"
 
+#include <zlib.h>
+
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 #include <exception>
-#include <zlib.h>
-
 #include <msgpack.hpp>
 #include <utility>
 
@@ -365,8 +365,21 @@ void Decoder::feed(const char* data, std::size_t size) {
   if (start_ > 0 && start_ >= buffer_.size() / 2) {
     buffer_.erase(0, start_);
     start_ = 0;
+    // An idle connection should not keep the capacity of its largest message: with a
+    // thousand agents connected that is the collector's memory.
+    if (buffer_.empty() && buffer_.capacity() > kKeptCapacity) buffer_.shrink_to_fit();
   }
   buffer_.append(data, size);
+}
+
+void Decoder::release_memory() {
+  if (start_ > 0) {
+    buffer_.erase(0, start_);
+    start_ = 0;
+  }
+  if (buffer_.capacity() > kKeptCapacity && buffer_.size() < buffer_.capacity() / 4) {
+    buffer_.shrink_to_fit();
+  }
 }
 
 void Decoder::fail(std::string why) {
@@ -500,11 +513,13 @@ Decoder::Scan Decoder::scan(std::string* error) {
       }
     }
     // Every owed element needs at least one byte, so huge declared counts are refused early too.
+    // The element just scanned is no longer owed: its bytes are already part of `end`.
     const std::uint64_t end = scan_pos_ + head + payload;
-    if (end > max || pending_ + items > max - std::min<std::uint64_t>(end, max)) return too_big();
     const bool top = scan_pos_ == 0;  // the top-level array opens the message
+    const std::uint64_t owed = top ? items : pending_ - 1 + items;
+    if (end > max || owed > max - end) return too_big();
     scan_pos_ = static_cast<std::size_t>(end);
-    pending_ = top ? items : pending_ - 1 + items;
+    pending_ = owed;
   }
 }
 

@@ -83,12 +83,15 @@ class Decoder {
   bool failed() const { return failed_; }
   // Bytes held that are not yet part of a returned message.
   std::size_t buffered() const { return buffer_.size() - start_; }
+  // Gives back buffer capacity beyond what the unconsumed bytes need; for idle connections.
+  void release_memory();
 
  private:
   enum class Scan { need_more, complete, broken };
   Scan scan(std::string* error);
   void fail(std::string why);
 
+  static constexpr std::size_t kKeptCapacity = 64u * 1024u;
   Limits limits_;
   std::string buffer_;
   std::size_t start_ = 0;  // first byte of the message being scanned

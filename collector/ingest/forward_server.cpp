@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <functional>
 #include <optional>
 #include <variant>
 
@@ -130,7 +132,40 @@ ForwardServer::ForwardServer(asio::any_io_executor executor, ForwardServerConfig
                           .counter("edusight_forward_foreign_events_total",
                                    "Events with tags the collector does not store.")
                           .with()),
-      acks_(metrics.counter("edusight_forward_acks_total", "Chunks acknowledged.").with()) {}
+      acks_(metrics.counter("edusight_forward_acks_total", "Chunks acknowledged.").with()) {
+  permits_ = std::max<std::size_t>(1, config_.max_messages_in_flight);
+}
+
+// All on the server's one io thread, so a counter and a queue of parked timers suffice.
+awaitable<void> ForwardServer::acquire_permit() {
+  if (permits_ > 0 && waiters_.empty()) {
+    --permits_;
+    co_return;
+  }
+  asio::steady_timer parked(executor_, Steady::time_point::max());
+  waiters_.push_back(&parked);
+  co_await parked.async_wait(kUse);  // release_permit() cancels it, handing its permit over
+}
+
+void ForwardServer::release_permit() {
+  if (waiters_.empty()) {
+    ++permits_;
+    return;
+  }
+  asio::steady_timer* next = waiters_.front();
+  waiters_.pop_front();
+  next->cancel();
+}
+
+namespace {
+// Returns the permit however the message's handling ends.
+struct PermitGuard {
+  std::function<void()> release;
+  ~PermitGuard() {
+    if (release) release();
+  }
+};
+}  // namespace
 
 ForwardServer::~ForwardServer() = default;
 
@@ -177,6 +212,8 @@ void ForwardServer::stop() {
   for (auto& [id, weak] : sessions_) {
     if (auto s = weak.lock()) s->close();
   }
+  // Parked sessions wake with a permit, find their socket closed and end.
+  while (!waiters_.empty()) release_permit();
 }
 
 std::vector<tcp::endpoint> ForwardServer::local_endpoints() const {
@@ -214,8 +251,8 @@ awaitable<void> ForwardServer::accept_loop(tcp::acceptor& acceptor) {
       session->peer = "?";
     } else {
       const std::string a = remote.address().to_string();
-      session->peer = (remote.address().is_v6() ? "[" + a + "]" : a) + ":" +
-                      std::to_string(remote.port());
+      session->peer =
+          (remote.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(remote.port());
     }
     session->id = next_session_++;
     sessions_[session->id] = session;
@@ -278,7 +315,8 @@ awaitable<void> ForwardServer::serve(std::shared_ptr<Session> s) {
     co_return;
   }
   forward::Decoder decoder(config_.limits);
-  std::vector<char> buffer(64 * 1024);
+  // A TLS record is at most 16 KiB, so a bigger buffer would only cost idle connections.
+  std::vector<char> buffer(16 * 1024);
   std::optional<forward::Ping> ping;
   while (!ping) {
     std::string error;
@@ -348,6 +386,13 @@ awaitable<void> ForwardServer::serve(std::shared_ptr<Session> s) {
   // Event messages until the agent goes away. Each message is applied before the next is
   // read: acks stay in order and a slow store slows the reader (backpressure).
   while (true) {
+    // Decoding and storing a message happen under a permit (see max_messages_in_flight).
+    PermitGuard permit;
+    if (decoder.buffered() > 0) {
+      s->set_deadline(Steady::time_point::max());
+      co_await acquire_permit();
+      permit.release = [this] { release_permit(); };
+    }
     std::string error;
     auto m = decoder.next(&error);
     if (!m) {
@@ -361,6 +406,11 @@ awaitable<void> ForwardServer::serve(std::shared_ptr<Session> s) {
         spdlog::warn("forward: skipped a message from agent {} ({}): {}", s->agent, s->peer, error);
         continue;
       }
+      if (permit.release) {
+        permit.release();
+        permit.release = nullptr;
+      }
+      if (decoder.buffered() == 0) decoder.release_memory();
       s->set_deadline(Steady::now() + config_.idle_timeout);
       const std::size_t n = co_await read_some(*s, buffer.data(), buffer.size(), ec);
       if (ec) {

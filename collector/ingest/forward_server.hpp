@@ -6,9 +6,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +32,10 @@ struct ForwardServerConfig {
   std::chrono::milliseconds idle_timeout{300'000};  // no byte from the agent for this long
   std::chrono::milliseconds write_timeout{30'000};
   std::size_t max_connections = 4096;
+  // Messages decoded and waiting for the store at once, over all connections. Decoded
+  // records take several times their wire size, so this bounds the collector's memory when
+  // a thousand agents send together; the others wait without reading (backpressure).
+  std::size_t max_messages_in_flight = 32;
   forward::Limits limits;
 };
 
@@ -55,6 +61,8 @@ class ForwardServer {
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
   boost::asio::awaitable<void> serve(std::shared_ptr<Session> session);
+  boost::asio::awaitable<void> acquire_permit();
+  void release_permit();
 
   boost::asio::any_io_executor executor_;
   ForwardServerConfig config_;
@@ -64,6 +72,8 @@ class ForwardServer {
   std::map<std::uint64_t, std::weak_ptr<Session>> sessions_;
   std::uint64_t next_session_ = 0;
   bool stopped_ = false;
+  std::size_t permits_ = 0;                         // free message permits
+  std::deque<boost::asio::steady_timer*> waiters_;  // sessions waiting for one, in order
 
   metrics::Value& connections_open_;
   metrics::Value& connections_total_;
