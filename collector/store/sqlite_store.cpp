@@ -278,9 +278,10 @@ Result SqliteStore::open() {
   // losing acknowledged findings for good. The price is one fsync per batch, which is small
   // for batches of hundreds of findings.
   if (auto r = exec("PRAGMA synchronous=FULL"); !r.ok) return r;
-  // Room for the indexes' hot pages (64 MiB) and fewer, larger checkpoints under ingest.
-  if (auto r = exec("PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
-                    "PRAGMA wal_autocheckpoint=10000; PRAGMA mmap_size=268435456");
+  // Room for the indexes' hot pages (32 MiB) and fewer, larger checkpoints under ingest. No
+  // mmap: the page cache is the bound on what the database costs the collector's memory.
+  if (auto r = exec("PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; "
+                    "PRAGMA wal_autocheckpoint=10000");
       !r.ok) {
     return r;
   }
