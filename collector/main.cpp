@@ -116,6 +116,7 @@ int run(const CollectorConfig& c) {
   fc.write_timeout = c.forward.write_timeout;
   fc.max_connections = c.forward.max_connections;
   fc.limits.max_message_size = c.forward.max_message_bytes;
+  fc.max_messages_in_flight = c.forward.max_messages_in_flight;
   ForwardServer forward(io.get_executor(), fc, writer, registry, random);
 
   api::ApiConfig ac;

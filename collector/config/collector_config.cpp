@@ -100,7 +100,7 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
     r.expect_map(f, "forward");
     r.only_keys(f, "forward",
                 {"listen", "tls", "handshake_timeout", "idle_timeout", "write_timeout",
-                 "max_connections", "max_message_bytes"});
+                 "max_connections", "max_message_bytes", "max_messages_in_flight"});
     auto& s = c.forward;
     if (f["listen"]) s.listen = read_listen(r, f["listen"], "forward.listen");
     if (f["tls"]) read_tls(r, f["tls"], "forward.tls", s.tls);
@@ -119,6 +119,10 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
     if (f["max_connections"]) {
       s.max_connections = static_cast<std::size_t>(
           r.integer(f["max_connections"], "forward.max_connections", 1, 1'000'000));
+    }
+    if (f["max_messages_in_flight"]) {
+      s.max_messages_in_flight = static_cast<std::size_t>(
+          r.integer(f["max_messages_in_flight"], "forward.max_messages_in_flight", 1, 100'000));
     }
     if (f["max_message_bytes"]) {
       s.max_message_bytes = static_cast<std::size_t>(

@@ -25,6 +25,8 @@ struct ForwardSettings {
   std::chrono::milliseconds write_timeout{30'000};
   std::size_t max_connections = 4096;
   std::size_t max_message_bytes = 16u * 1024u * 1024u;
+  // Messages decoded and waiting for the store at once, over all connections: bounds memory.
+  std::size_t max_messages_in_flight = 32;
 };
 
 struct ApiSettings {

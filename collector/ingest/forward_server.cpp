@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -258,7 +257,14 @@ awaitable<void> ForwardServer::accept_loop(tcp::acceptor& acceptor) {
     sessions_[session->id] = session;
     connections_total_.add();
     connections_open_.set(static_cast<std::int64_t>(sessions_.size()));
-    asio::co_spawn(executor_, watchdog(session), asio::detached);
+    asio::co_spawn(executor_, watchdog(session), [peer = session->peer](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        spdlog::error("forward: watchdog of {} failed: {}", peer, x.what());
+      }
+    });
     const std::string peer = session->peer;
     const std::uint64_t id = session->id;
     asio::co_spawn(executor_, serve(session), [this, peer, id](std::exception_ptr e) {

@@ -35,7 +35,7 @@ struct ForwardServerConfig {
   // Messages decoded and waiting for the store at once, over all connections. Decoded
   // records take several times their wire size, so this bounds the collector's memory when
   // a thousand agents send together; the others wait without reading (backpressure).
-  std::size_t max_messages_in_flight = 16;
+  std::size_t max_messages_in_flight = 32;
   forward::Limits limits;
 };
 

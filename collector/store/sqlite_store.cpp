@@ -147,7 +147,42 @@ CREATE TABLE scans (
 CREATE INDEX scans_by_last_chunk ON scans (last_chunk_at);
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
+// Version 3: findings in a rowid table again, keyed for lookups by a unique index on id. Rows
+// are several hundred bytes; in a WITHOUT ROWID table keyed by a random id every insert
+// lands on a random full-size leaf page, so each group commit rewrote most of the table into
+// the WAL. Appended by rowid, only the narrow indexes take random inserts.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE findings_v3 (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  title TEXT NOT NULL,
+  title_zh TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  observed_at INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  scan TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
+  resolved_at INTEGER,
+  job TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO findings_v3 (id, kind, severity, subject, title, title_zh, evidence, observed_at,
+  agent, scan, first_seen, last_seen, state, resolved_at, job)
+  SELECT id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan,
+  first_seen, last_seen, state, resolved_at, job FROM findings ORDER BY first_seen;
+DROP TABLE findings;
+ALTER TABLE findings_v3 RENAME TO findings;
+CREATE INDEX findings_by_last_seen ON findings (last_seen);
+CREATE INDEX findings_by_kind ON findings (kind, last_seen);
+CREATE INDEX findings_by_subject ON findings (subject, last_seen);
+CREATE INDEX findings_open_by_agent_job ON findings (agent, job, subject) WHERE state = 'open';
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 constexpr const char* kColumns =
