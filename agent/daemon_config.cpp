@@ -1,7 +1,5 @@
 #include "agent/daemon_config.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <boost/asio/ip/address.hpp>
 #include <cctype>
 #include <charconv>
@@ -11,86 +9,25 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "edusight/core/yaml_reader.hpp"
+
 namespace edusight::agent {
 
 namespace {
 
-// The same conventions as core/src/config.cpp: every error names file, line and column.
-class Reader {
- public:
-  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
-
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
-    const auto m = n.Mark();
-    if (m.is_null()) throw ConfigError(origin_, 0, 0, msg);
-    throw ConfigError(origin_, m.line + 1, m.column + 1, msg);
+// Durations as the schedules write them (agent/schedule.hpp), located like other errors.
+std::chrono::milliseconds duration(const Reader& r, const YAML::Node& n, const std::string& what,
+                                   std::chrono::milliseconds lo) {
+  const auto s = r.scalar(n, what);
+  std::chrono::milliseconds d{};
+  try {
+    d = parse_duration(s);
+  } catch (const std::invalid_argument& e) {
+    r.fail(n, what + ": " + e.what());
   }
-
-  void expect_map(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsMap()) fail(n, what + " must be a mapping");
-  }
-
-  void only_keys(const YAML::Node& n, const std::string& where,
-                 const std::set<std::string>& known) const {
-    for (const auto& kv : n) {
-      const auto key = kv.first.as<std::string>();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        fail(kv.first, "unknown key '" + key + "' in " + where + " (known: " + list + ")");
-      }
-    }
-  }
-
-  std::string scalar(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsScalar()) fail(n, what + " must be a single value");
-    return n.Scalar();
-  }
-
-  std::string nonempty(const YAML::Node& n, const std::string& what) const {
-    auto s = scalar(n, what);
-    if (s.empty()) fail(n, what + " must not be empty");
-    return s;
-  }
-
-  std::uint64_t integer(const YAML::Node& n, const std::string& what, std::uint64_t lo,
-                        std::uint64_t hi) const {
-    const auto s = scalar(n, what);
-    std::uint64_t v = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc{} || p != s.data() + s.size())
-      fail(n, what + " must be a whole number, not '" + s + "'");
-    if (v < lo || v > hi)
-      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                  ", not " + s);
-    return v;
-  }
-
-  bool boolean(const YAML::Node& n, const std::string& what) const {
-    const auto v = scalar(n, what);
-    if (v == "true" || v == "yes" || v == "on") return true;
-    if (v == "false" || v == "no" || v == "off") return false;
-    fail(n, what + " must be true or false, not '" + v + "'");
-  }
-
-  std::chrono::milliseconds duration(const YAML::Node& n, const std::string& what,
-                                     std::chrono::milliseconds lo) const {
-    const auto s = scalar(n, what);
-    std::chrono::milliseconds d{};
-    try {
-      d = parse_duration(s);
-    } catch (const std::invalid_argument& e) {
-      fail(n, what + ": " + e.what());
-    }
-    if (d < lo) fail(n, what + " must be at least " + std::to_string(lo.count()) + "ms");
-    return d;
-  }
-
-  const std::string& origin() const { return origin_; }
-
- private:
-  std::string origin_;
-};
+  if (d < lo) r.fail(n, what + " must be at least " + std::to_string(lo.count()) + "ms");
+  return d;
+}
 
 std::string resolve(const std::string& base_dir, const std::string& file) {
   if (file.empty() || std::filesystem::path(file).is_absolute() || base_dir.empty()) return file;
@@ -131,12 +68,12 @@ void read_agent(const Reader& r, const YAML::Node& n, const std::string& base_di
     c.spool_dir = resolve(base_dir, r.nonempty(n["spool_dir"], "agent.spool_dir"));
   if (n["spool_max_bytes"])
     c.spool_max_bytes =
-        r.integer(n["spool_max_bytes"], "agent.spool_max_bytes", 64 * 1024, 1ull << 40);
+        r.uint64(n["spool_max_bytes"], "agent.spool_max_bytes", 64 * 1024, 1ull << 40);
   if (n["spool_max_chunks"])
-    c.spool_max_chunks = r.integer(n["spool_max_chunks"], "agent.spool_max_chunks", 1, 100'000'000);
+    c.spool_max_chunks = r.uint64(n["spool_max_chunks"], "agent.spool_max_chunks", 1, 100'000'000);
   if (n["heartbeat_interval"])
-    c.heartbeat_interval = r.duration(n["heartbeat_interval"], "agent.heartbeat_interval",
-                                      std::chrono::milliseconds(100));
+    c.heartbeat_interval = duration(r, n["heartbeat_interval"], "agent.heartbeat_interval",
+                                    std::chrono::milliseconds(100));
 }
 
 void read_collector(const Reader& r, const YAML::Node& n, const std::string& base_dir,
@@ -166,17 +103,17 @@ void read_collector(const Reader& r, const YAML::Node& n, const std::string& bas
   }
   if (n["server_name"]) c.server_name = r.nonempty(n["server_name"], "collector.server_name");
   if (n["connect_timeout"])
-    c.connect_timeout = r.duration(n["connect_timeout"], "collector.connect_timeout",
-                                   std::chrono::milliseconds(10));
+    c.connect_timeout = duration(r, n["connect_timeout"], "collector.connect_timeout",
+                                 std::chrono::milliseconds(10));
   if (n["ack_timeout"])
     c.ack_timeout =
-        r.duration(n["ack_timeout"], "collector.ack_timeout", std::chrono::milliseconds(10));
+        duration(r, n["ack_timeout"], "collector.ack_timeout", std::chrono::milliseconds(10));
   if (n["batch_max_findings"])
     c.batch_max_findings = static_cast<std::size_t>(
-        r.integer(n["batch_max_findings"], "collector.batch_max_findings", 1, 100000));
+        r.uint64(n["batch_max_findings"], "collector.batch_max_findings", 1, 100000));
   if (n["batch_max_delay"])
-    c.batch_max_delay =
-        r.duration(n["batch_max_delay"], "collector.batch_max_delay", std::chrono::milliseconds(1));
+    c.batch_max_delay = duration(r, n["batch_max_delay"], "collector.batch_max_delay",
+                                 std::chrono::milliseconds(1));
   if (c.tls && c.ca_file.empty() && c.pin_sha256.empty())
     r.fail(n,
            "collector.tls is on: give collector.ca_file or collector.pin_sha256 (or tls: false "
@@ -200,7 +137,7 @@ JobConfig read_job(const Reader& r, const YAML::Node& n, const std::string& base
   } catch (const std::invalid_argument& e) {
     r.fail(n["schedule"], where + "schedule: " + e.what());
   }
-  if (n["jitter"]) j.jitter = r.duration(n["jitter"], "jitter", std::chrono::milliseconds(0));
+  if (n["jitter"]) j.jitter = duration(r, n["jitter"], "jitter", std::chrono::milliseconds(0));
   if (n["run_at_start"]) j.run_at_start = r.boolean(n["run_at_start"], "run_at_start");
   // Loaded now, so a broken scan configuration stops the agent at start, not at 03:00.
   try {
@@ -293,11 +230,8 @@ DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string
 }
 
 DaemonConfig load_daemon_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, 0, "cannot open the file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_daemon_config(ss.str(), path, std::filesystem::path(path).parent_path().string());
+  return parse_daemon_config(read_config_text(path), path,
+                             std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace edusight::agent

@@ -143,11 +143,7 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
 }
 
 CollectorConfig load_collector_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, 0, "cannot open the file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  CollectorConfig c = parse_collector_config(ss.str(), path);
+  CollectorConfig c = parse_collector_config(read_config_text(path), path);
   // Paths in the file are relative to it, not to wherever the collector was started.
   const auto dir = std::filesystem::path(path).parent_path();
   for (std::string* p : {&c.data_dir, &c.database, &c.forward.tls.cert_file,

@@ -34,17 +34,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(kDigits[p[i] >> 4]);
-    out.push_back(kDigits[p[i] & 0x0f]);
-  }
-  return out;
-}
-
 // "AB:cd:..." and "abcd..." are the same pin.
 std::string normalize_hex(std::string_view s) {
   std::string out;
@@ -59,7 +48,7 @@ std::string der_sha256_hex(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  return hex(md, len);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 }  // namespace
@@ -325,10 +314,7 @@ asio::awaitable<Error> Client::handshake() {
   const auto* helo = std::get_if<Helo>(&*helo_msg);
   if (!helo) co_return fail(Errc::protocol_error, "the server did not start with HELO");
 
-  std::string salt_bytes(16, '\0');
-  for (auto& c : salt_bytes) c = static_cast<char>(random_.below(256));
-  const std::string salt =
-      hex(reinterpret_cast<const unsigned char*>(salt_bytes.data()), salt_bytes.size());
+  const std::string salt = random_hex(random_, 16);
   Ping ping;
   ping.hostname = options_.agent_id;
   ping.shared_key_salt = salt;
@@ -440,24 +426,6 @@ std::string make_chunk_id(Random& random) {
   unsigned char out[4 * ((sizeof raw + 2) / 3) + 1];
   const int n = EVP_EncodeBlock(out, raw, sizeof raw);
   return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
-}
-
-std::string sha512_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha512(), nullptr);
-  return hex(md, len);
-}
-
-std::string certificate_sha256_hex(const std::string& pem_file) {
-  std::FILE* f = std::fopen(pem_file.c_str(), "rb");
-  if (!f) return {};
-  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  if (!cert) return {};
-  auto out = der_sha256_hex(cert);
-  X509_free(cert);
-  return out;
 }
 
 }  // namespace edusight::forward

@@ -15,6 +15,7 @@
 
 #include "codec.hpp"
 #include "edusight/core/clock.hpp"
+#include "edusight/core/crypto.hpp"
 
 namespace edusight::forward {
 
@@ -130,9 +131,9 @@ class Client {
 // A chunk id as the protocol suggests: base64 of 16 random bytes.
 std::string make_chunk_id(Random& random);
 // Lower-case hex SHA-512, the handshake's digest.
-std::string sha512_hex(std::string_view data);
+using edusight::sha512_hex;
 // Lower-case hex SHA-256 of a PEM certificate file's first certificate (its DER); empty when
 // the file cannot be read. For pin_sha256 values and tests.
-std::string certificate_sha256_hex(const std::string& pem_file);
+using edusight::certificate_sha256_hex;
 
 }  // namespace edusight::forward

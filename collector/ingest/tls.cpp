@@ -29,14 +29,6 @@ using File = std::unique_ptr<std::FILE, FileCloser>;
   throw std::runtime_error(what);
 }
 
-X509* read_certificate(const std::string& path) {
-  File f(std::fopen(path.c_str(), "r"));
-  if (!f) fail("cannot open certificate " + path);
-  X509* cert = PEM_read_X509(f.get(), nullptr, nullptr, nullptr);
-  if (!cert) fail("not a PEM certificate: " + path);
-  return cert;
-}
-
 }  // namespace
 
 void ensure_self_signed_certificate(const std::string& cert_path, const std::string& key_path,
@@ -117,13 +109,8 @@ void ensure_self_signed_certificate(const std::string& cert_path, const std::str
 }
 
 std::string certificate_sha256(const std::string& cert_path) {
-  std::unique_ptr<X509, decltype(&X509_free)> cert(read_certificate(cert_path), X509_free);
-  unsigned char* der = nullptr;
-  const int len = i2d_X509(cert.get(), &der);
-  if (len <= 0) fail("cannot encode certificate " + cert_path);
-  std::string out = sha256_hex(
-      std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len)));
-  OPENSSL_free(der);
+  std::string out = certificate_sha256_hex(cert_path);
+  if (out.empty()) fail("cannot read a certificate from " + cert_path);
   return out;
 }
 

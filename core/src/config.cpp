@@ -288,11 +288,7 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
 }
 
 ScanConfig load_scan_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, 0, "cannot open the file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  auto c = parse_scan_config(ss.str(), path);
+  auto c = parse_scan_config(read_config_text(path), path);
   // Files named in the configuration are relative to it, not to wherever the agent runs.
   const auto dir = std::filesystem::path(path).parent_path();
   for (auto* file : {&c.registry, &c.discovery.wordlist_file}) {

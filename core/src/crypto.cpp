@@ -2,9 +2,13 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include <array>
+#include <cstdio>
+#include <memory>
 #include <stdexcept>
 
 namespace edusight {
@@ -35,6 +39,23 @@ std::string sha256_hex(std::string_view data) {
 }
 std::string sha512_hex(std::string_view data) {
   return digest_hex(data, EVP_sha512());
+}
+
+std::string to_hex(std::string_view bytes) {
+  return hex(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+std::string certificate_sha256_hex(const std::string& pem_file) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(pem_file.c_str(), "rb"),
+                                                    &std::fclose);
+  if (!f) return {};
+  std::unique_ptr<X509, void (*)(X509*)> cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr),
+                                              &X509_free);
+  if (!cert) return {};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert.get(), EVP_sha256(), md, &len) != 1) return {};
+  return hex(md, len);
 }
 
 std::uint64_t CryptoRandom::below(std::uint64_t bound) {

@@ -11,6 +11,11 @@ namespace edusight {
 
 std::string sha256_hex(std::string_view data);
 std::string sha512_hex(std::string_view data);
+// Lower-case hex of raw bytes.
+std::string to_hex(std::string_view bytes);
+// SHA-256 (lower-case hex) of the DER of a PEM file's first certificate: the fingerprint
+// that agents pin. Empty when the file cannot be read or holds no certificate.
+std::string certificate_sha256_hex(const std::string& pem_file);
 
 // Randomness for secrets (nonces, salts, keys, tokens): OpenSSL's CSPRNG behind the injected
 // Random interface, so tests can still pass a SeededRandom.

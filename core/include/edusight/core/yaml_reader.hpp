@@ -5,6 +5,8 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdint>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -44,6 +46,25 @@ class Reader {
   std::string scalar(const YAML::Node& n, const std::string& what) const {
     if (!n.IsScalar()) fail(n, what + " must be a single value");
     return n.Scalar();
+  }
+
+  std::string nonempty(const YAML::Node& n, const std::string& what) const {
+    auto s = scalar(n, what);
+    if (s.empty()) fail(n, what + " must not be empty");
+    return s;
+  }
+
+  std::uint64_t uint64(const YAML::Node& n, const std::string& what, std::uint64_t lo,
+                       std::uint64_t hi) const {
+    const auto s = scalar(n, what);
+    std::uint64_t v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || p != s.data() + s.size())
+      fail(n, what + " must be a whole number, not '" + s + "'");
+    if (v < lo || v > hi)
+      fail(n, what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                  ", not " + s);
+    return v;
   }
 
   std::vector<std::string> list(const YAML::Node& n, const std::string& what) const {
@@ -137,5 +158,14 @@ class Reader {
  private:
   std::string origin_;
 };
+
+// A configuration file's whole text; ConfigError naming the file when it cannot be read.
+inline std::string read_config_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, 0, "cannot open the file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 }  // namespace edusight
