@@ -733,6 +733,39 @@ Result SqliteStore::run(const char* sql, Bind&& bind, const char* what) {
   return step_done(s, what);
 }
 
+template <typename Row, typename Bind, typename Read>
+bool SqliteStore::select(const char* sql, Bind&& bind, Read&& read, std::vector<Row>& rows,
+                         std::string& error, const char* what) {
+  if (!status_.ok) {
+    error = status_.error;
+    return false;
+  }
+  Result prepared;
+  sqlite3_stmt* s = cached(sql, prepared);
+  if (!s) {
+    error = prepared.error;
+    return false;
+  }
+  ResetGuard g(s);
+  bind(s);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    Row row;
+    if (std::string why = read(s, row); !why.empty()) {
+      error = std::move(why);
+      rows.clear();
+      return false;
+    }
+    rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite_error(what).error;
+    rows.clear();
+    return false;
+  }
+  return true;
+}
+
 // ---- agents ----
 
 Result SqliteStore::add_agent(const std::string& id, const std::string& key) {
@@ -765,7 +798,8 @@ namespace {
 constexpr const char* kAgentColumns =
     "id, key, created_at, revoked_at, last_heartbeat, status, address";
 
-bool read_agent(sqlite3_stmt* s, AgentRecord& a) {
+// Empty, or why the row cannot be read.
+std::string read_agent(sqlite3_stmt* s, AgentRecord& a) {
   a.id = column_text(s, 0);
   a.key = column_text(s, 1);
   a.created_at = from_micros(sqlite3_column_int64(s, 2));
@@ -775,76 +809,31 @@ bool read_agent(sqlite3_stmt* s, AgentRecord& a) {
   }
   boost::system::error_code ec;
   boost::json::value status = boost::json::parse(column_text(s, 5), ec);
-  if (ec || !status.is_object()) return false;
+  if (ec || !status.is_object()) return "agent " + a.id + " has an unreadable status";
   a.status = std::move(status.get_object());
   a.address = column_text(s, 6);
-  return true;
+  return {};
 }
 }  // namespace
 
 AgentLookup SqliteStore::find_agent(const std::string& id) {
-  AgentLookup out;
-  if (!status_.ok) {
-    out.error = status_.error;
-    return out;
-  }
   static const std::string sql =
       std::string("SELECT ") + kAgentColumns + " FROM agents WHERE id = ?1";
-  Result error;
-  sqlite3_stmt* s = cached(sql.c_str(), error);
-  if (!s) {
-    out.error = error.error;
-    return out;
-  }
-  ResetGuard g(s);
-  bind_text(s, 1, id);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    AgentRecord a;
-    if (!read_agent(s, a)) {
-      out.error = "agent " + id + " has an unreadable status";
-      return out;
-    }
-    out.agent = std::move(a);
-  } else if (rc != SQLITE_DONE) {
-    out.error = sqlite_error("find agent").error;
-    return out;
-  }
-  out.ok = true;
+  AgentLookup out;
+  std::vector<AgentRecord> rows;
+  out.ok = select(
+      sql.c_str(), [&](sqlite3_stmt* s) { bind_text(s, 1, id); }, read_agent, rows, out.error,
+      "find agent");
+  if (out.ok && !rows.empty()) out.agent = std::move(rows.front());
   return out;
 }
 
 AgentList SqliteStore::list_agents() {
-  AgentList out;
-  if (!status_.ok) {
-    out.error = status_.error;
-    return out;
-  }
   static const std::string sql =
       std::string("SELECT ") + kAgentColumns + " FROM agents ORDER BY id";
-  Result error;
-  sqlite3_stmt* s = cached(sql.c_str(), error);
-  if (!s) {
-    out.error = error.error;
-    return out;
-  }
-  ResetGuard g(s);
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    AgentRecord a;
-    if (!read_agent(s, a)) {
-      out.error = "agent " + a.id + " has an unreadable status";
-      out.agents.clear();
-      return out;
-    }
-    out.agents.push_back(std::move(a));
-  }
-  if (rc != SQLITE_DONE) {
-    out.error = sqlite_error("list agents").error;
-    out.agents.clear();
-    return out;
-  }
-  out.ok = true;
+  AgentList out;
+  out.ok = select(
+      sql.c_str(), [](sqlite3_stmt*) {}, read_agent, out.agents, out.error, "list agents");
   return out;
 }
 
@@ -910,79 +899,33 @@ Result SqliteStore::revoke_token(const std::string& name) {
 }
 
 namespace {
-bool read_token(sqlite3_stmt* s, TokenRecord& t) {
+std::string read_token(sqlite3_stmt* s, TokenRecord& t) {
   t.name = column_text(s, 0);
   auto role = parse_role(column_text(s, 1));
-  if (!role) return false;
+  if (!role) return "token " + t.name + " has an unknown role";
   t.role = *role;
   t.sha256 = column_text(s, 2);
   t.created_at = from_micros(sqlite3_column_int64(s, 3));
   t.revoked = sqlite3_column_type(s, 4) != SQLITE_NULL;
-  return true;
+  return {};
 }
 }  // namespace
 
 TokenLookup SqliteStore::find_token(const std::string& sha256) {
   TokenLookup out;
-  if (!status_.ok) {
-    out.error = status_.error;
-    return out;
-  }
-  Result error;
-  sqlite3_stmt* s = cached(
-      "SELECT name, role, sha256, created_at, revoked_at FROM tokens WHERE sha256 = ?1", error);
-  if (!s) {
-    out.error = error.error;
-    return out;
-  }
-  ResetGuard g(s);
-  bind_text(s, 1, sha256);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    TokenRecord t;
-    if (!read_token(s, t)) {
-      out.error = "token has an unknown role";
-      return out;
-    }
-    out.token = std::move(t);
-  } else if (rc != SQLITE_DONE) {
-    out.error = sqlite_error("find token").error;
-    return out;
-  }
-  out.ok = true;
+  std::vector<TokenRecord> rows;
+  out.ok = select(
+      "SELECT name, role, sha256, created_at, revoked_at FROM tokens WHERE sha256 = ?1",
+      [&](sqlite3_stmt* s) { bind_text(s, 1, sha256); }, read_token, rows, out.error, "find token");
+  if (out.ok && !rows.empty()) out.token = std::move(rows.front());
   return out;
 }
 
 TokenList SqliteStore::list_tokens() {
   TokenList out;
-  if (!status_.ok) {
-    out.error = status_.error;
-    return out;
-  }
-  Result error;
-  sqlite3_stmt* s =
-      cached("SELECT name, role, sha256, created_at, revoked_at FROM tokens ORDER BY name", error);
-  if (!s) {
-    out.error = error.error;
-    return out;
-  }
-  ResetGuard g(s);
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    TokenRecord t;
-    if (!read_token(s, t)) {
-      out.error = "token " + t.name + " has an unknown role";
-      out.tokens.clear();
-      return out;
-    }
-    out.tokens.push_back(std::move(t));
-  }
-  if (rc != SQLITE_DONE) {
-    out.error = sqlite_error("list tokens").error;
-    out.tokens.clear();
-    return out;
-  }
-  out.ok = true;
+  out.ok = select(
+      "SELECT name, role, sha256, created_at, revoked_at FROM tokens ORDER BY name",
+      [](sqlite3_stmt*) {}, read_token, out.tokens, out.error, "list tokens");
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "collector/store/store.hpp"
 #include "edusight/core/clock.hpp"
@@ -65,6 +66,11 @@ class SqliteStore final : public Store {
   // Runs one statement with `bind` applied; for the small, rarely used statements.
   template <typename Bind>
   Result run(const char* sql, Bind&& bind, const char* what);
+  // Runs a SELECT, each row read by `read` (which returns why a row is unreadable, or "");
+  // false with `error` set on any failure, and then `rows` is empty.
+  template <typename Row, typename Bind, typename Read>
+  bool select(const char* sql, Bind&& bind, Read&& read, std::vector<Row>& rows, std::string& error,
+              const char* what);
   Result sqlite_error(std::string_view what) const;
   sqlite3_stmt* query_statement(unsigned mask, bool count, Result& error);
   sqlite3_stmt* cached(const char* sql, Result& error);
