@@ -374,5 +374,138 @@ TEST_F(SqliteStoreTest, TenThousandFindingBatchCommits) {
   EXPECT_EQ(all(store, one).size(), 1u);
 }
 
+// The collector's writer: one transaction for many chunks, each judged on its own.
+TEST_F(SqliteStoreTest, GroupCommitKeepsEachBatchAllOrNothing) {
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.status().ok) << store.status().error;
+  ASSERT_TRUE(store.commit_batch(make_batch("a1", "old", "s0", {make_finding("k", "x")})).ok);
+
+  Finding broken = make_finding("k", "y");
+  broken.id.clear();  // refused by the store
+  std::vector<Batch> group{
+      make_batch("a1", "c1", "s1", {make_finding("k", "a"), make_finding("k", "b")}),
+      make_batch("a1", "c2", "s1", {make_finding("k", "c"), broken}),
+      make_batch("a1", "old", "s0", {make_finding("k", "x")}),  // sent again
+      make_batch("a2", "c1", "s9", {make_finding("k", "d")})};  // same chunk id, other agent
+  std::vector<Result> r = store.commit_batches(group);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_TRUE(r[0].ok && !r[0].duplicate);
+  EXPECT_FALSE(r[1].ok);
+  EXPECT_NE(r[1].error.find("without id"), std::string::npos) << r[1].error;
+  EXPECT_TRUE(r[2].ok && r[2].duplicate);
+  EXPECT_TRUE(r[3].ok && !r[3].duplicate);
+
+  auto rows = all(store);
+  EXPECT_EQ(rows.size(), 4u);  // x, a, b, d; nothing of the broken batch, not even c
+  EXPECT_EQ(find(rows, finding_id("k", "c")), nullptr);
+  ScanList scans = store.list_scans({});
+  ASSERT_TRUE(scans.ok) << scans.error;
+  EXPECT_EQ(scans.total, 3u);
+}
+
+// A completed scan resolves what its job no longer reports, and nothing of other jobs.
+TEST_F(SqliteStoreTest, CompletedScanResolvesOnlyItsOwnJob) {
+  SqliteStore store(path_, clock_);
+  auto batch = [](std::string chunk, std::string scan, std::string job, std::vector<Finding> f) {
+    Batch b = make_batch("a1", std::move(chunk), std::move(scan), std::move(f));
+    b.job = std::move(job);
+    return b;
+  };
+  auto done = [&](std::string chunk, std::string scan, std::string job) {
+    Batch b = batch(std::move(chunk), std::move(scan), std::move(job), {});
+    b.scan_complete = true;
+    return b;
+  };
+  ASSERT_TRUE(
+      store
+          .commit_batch(batch("1", "s1", "daily", {make_finding("k", "a"), make_finding("k", "b")}))
+          .ok);
+  ASSERT_TRUE(store.commit_batch(batch("2", "w1", "weekly", {make_finding("k", "w")})).ok);
+  ASSERT_TRUE(store.commit_batch(done("3", "s1", "daily")).ok);
+  clock_.advance(1h);
+  ASSERT_TRUE(store.commit_batch(batch("4", "s2", "daily", {make_finding("k", "a")})).ok);
+  ASSERT_TRUE(store.commit_batch(done("5", "s2", "daily")).ok);
+
+  auto rows = all(store);
+  EXPECT_EQ(find(rows, finding_id("k", "a"))->state, FindingState::open);
+  EXPECT_EQ(find(rows, finding_id("k", "b"))->state, FindingState::resolved);
+  EXPECT_EQ(find(rows, finding_id("k", "b"))->resolved_at, kStart + 1h);
+  EXPECT_EQ(find(rows, finding_id("k", "w"))->state, FindingState::open);  // other job
+  EXPECT_EQ(find(rows, finding_id("k", "a"))->job, "daily");
+  ScanList scans = store.list_scans({});
+  ASSERT_EQ(scans.scans.size(), 3u);
+  EXPECT_EQ(scans.scans[0].scan, "s2");
+  EXPECT_TRUE(scans.scans[0].complete);
+  EXPECT_EQ(scans.scans[0].finding_count, 1u);
+}
+
+TEST_F(SqliteStoreTest, AgentsKeysRevocationAndHeartbeats) {
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.add_agent("campus-a", "key-a").ok);
+  EXPECT_FALSE(store.add_agent("campus-a", "other").ok);
+  EXPECT_FALSE(store.add_agent("", "k").ok);
+  AgentLookup a = store.find_agent("campus-a");
+  ASSERT_TRUE(a.ok && a.agent);
+  EXPECT_EQ(a.agent->key, "key-a");
+  EXPECT_FALSE(a.agent->revoked);
+  EXPECT_FALSE(a.agent->last_heartbeat);
+  AgentLookup none = store.find_agent("nobody");
+  EXPECT_TRUE(none.ok);
+  EXPECT_FALSE(none.agent);
+
+  clock_.advance(5s);
+  std::vector<Heartbeat> beats{
+      {"campus-a", {{"version", "0.1.0"}, {"spool_chunks", 2}}, "[2001:db8::2]:4000"},
+      {"unknown-agent", {}, "x"}};
+  ASSERT_TRUE(store.record_heartbeats(beats).ok);
+  a = store.find_agent("campus-a");
+  EXPECT_EQ(a.agent->last_heartbeat, kStart + 5s);
+  EXPECT_EQ(a.agent->status.at("spool_chunks").as_int64(), 2);
+  EXPECT_EQ(a.agent->address, "[2001:db8::2]:4000");
+
+  ASSERT_TRUE(store.revoke_agent("campus-a").ok);
+  EXPECT_FALSE(store.revoke_agent("nobody").ok);
+  EXPECT_TRUE(store.find_agent("campus-a").agent->revoked);
+  AgentList list = store.list_agents();
+  ASSERT_TRUE(list.ok);
+  ASSERT_EQ(list.agents.size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, TokensAreFoundByHashAndRevoked) {
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.add_token("soc", Role::viewer, "aa11").ok);
+  ASSERT_TRUE(store.add_token("ops", Role::admin, "bb22").ok);
+  EXPECT_FALSE(store.add_token("soc", Role::admin, "cc33").ok);
+  TokenLookup t = store.find_token("bb22");
+  ASSERT_TRUE(t.ok && t.token);
+  EXPECT_EQ(t.token->name, "ops");
+  EXPECT_EQ(t.token->role, Role::admin);
+  EXPECT_FALSE(store.find_token("ffff").token);
+  ASSERT_TRUE(store.revoke_token("soc").ok);
+  EXPECT_TRUE(store.find_token("aa11").token->revoked);
+  TokenList list = store.list_tokens();
+  ASSERT_EQ(list.tokens.size(), 2u);
+  EXPECT_EQ(list.tokens[0].name, "ops");
+}
+
+TEST_F(SqliteStoreTest, QueryByIdAndTotals) {
+  SqliteStore store(path_, clock_);
+  std::vector<Finding> many;
+  for (int i = 0; i < 30; ++i) many.push_back(make_finding("k", "h" + std::to_string(i)));
+  ASSERT_TRUE(store.commit_batch(make_batch("a1", "c", "s", many)).ok);
+  FindingQuery q;
+  q.limit = 10;
+  q.count_total = true;
+  QueryResult r = store.query(q);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.findings.size(), 10u);
+  EXPECT_EQ(r.total, 30u);
+  FindingQuery by_id;
+  by_id.id = finding_id("k", "h7");
+  r = store.query(by_id);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].finding.subject, "h7");
+}
+
 }  // namespace
 }  // namespace edusight::collector
