@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -124,6 +125,10 @@ int run(const CollectorConfig& c) {
   ac.tls = api_tls ? &*api_tls : nullptr;
   ac.agent_online_window =
       std::chrono::duration_cast<std::chrono::seconds>(c.api.agent_online_window);
+  ForwardServer* forward_ptr = &forward;
+  ac.on_agent_revoked = [&io, forward_ptr](const std::string& agent) {
+    asio::post(io, [forward_ptr, agent] { forward_ptr->close_agent(agent); });
+  };
   api::ApiServer api_server(io.get_executor(), ac, *api_store, registry, clock, &random);
 
   forward.start();

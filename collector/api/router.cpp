@@ -387,6 +387,7 @@ Response Router::revoke_agent(const Request& req, std::string_view id) {
     const auto r = store_.revoke_agent(agent);
     if (!r.ok) return storage_error(req, "revoke agent", r.error);
     spdlog::info("api: agent {} revoked", agent);
+    if (options_.on_agent_revoked) options_.on_agent_revoked(agent);
   }
   boost::json::object o;
   o["id"] = agent;

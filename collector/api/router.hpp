@@ -6,6 +6,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <functional>
 #include <string_view>
 
 #include "collector/api/params.hpp"
@@ -22,6 +23,8 @@ struct RouterOptions {
   // An agent is online while its last heartbeat is at most this old.
   std::chrono::seconds agent_online_window{90};
   std::chrono::milliseconds token_cache_ttl{std::chrono::seconds(5)};
+  // Told after an agent is revoked (on the store thread), so its open connections can close.
+  std::function<void(const std::string&)> on_agent_revoked;
 };
 
 struct Routed {

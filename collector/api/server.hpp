@@ -7,7 +7,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "collector/metrics/metrics.hpp"
@@ -33,6 +35,8 @@ struct ApiConfig {
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_connections = 512;  // more are accepted and closed at once
+  // Called on the store thread after the API revoked an agent.
+  std::function<void(const std::string&)> on_agent_revoked;
 };
 
 class ApiServer {

@@ -215,6 +215,19 @@ void ForwardServer::stop() {
   while (!waiters_.empty()) release_permit();
 }
 
+std::size_t ForwardServer::close_agent(const std::string& agent) {
+  std::size_t closed = 0;
+  for (auto& [id, weak] : sessions_) {
+    auto s = weak.lock();
+    if (s && s->agent == agent && s->socket.is_open()) {
+      spdlog::warn("forward: closing {} (agent {}): the agent was revoked", s->peer, agent);
+      s->close();
+      ++closed;
+    }
+  }
+  return closed;
+}
+
 std::vector<tcp::endpoint> ForwardServer::local_endpoints() const {
   std::vector<tcp::endpoint> out;
   for (const auto& a : acceptors_) {

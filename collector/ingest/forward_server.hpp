@@ -55,6 +55,8 @@ class ForwardServer {
   // Bound addresses (port 0 in the config becomes the real port).
   std::vector<boost::asio::ip::tcp::endpoint> local_endpoints() const;
   std::size_t connections() const { return sessions_.size(); }
+  // Closes the connections of this agent (it was revoked); call on the server's executor.
+  std::size_t close_agent(const std::string& agent);
 
   struct Session;  // one connection (defined in the .cpp)
 

@@ -41,7 +41,10 @@ class RouterTest : public ::testing::Test {
   ManualClock clock_{kBase};
   FakeStore store_{clock_};
   SeededRandom random_{42};
-  Router router_{store_, clock_, random_, RouterOptions{90s, 0ms}};
+  std::vector<std::string> revoked_;
+  Router router_{store_, clock_, random_, RouterOptions{90s, 0ms, [this](const std::string& id) {
+                                                          revoked_.push_back(id);
+                                                        }}};
 };
 
 TEST_F(RouterTest, HealthzAnswersWithoutTokenAndReportsStoreTrouble) {
@@ -155,6 +158,8 @@ TEST_F(RouterTest, AdminCreatesListsAndRevokesAgents) {
   EXPECT_TRUE(store_.agents.at("lib-agent.1").revoked);
   EXPECT_EQ(call(http::verb::delete_, "/api/v1/agents/lib-agent.1").response.result(),
             http::status::ok);  // idempotent
+  // The ingest side is told once, so the agent's open connections close.
+  EXPECT_EQ(revoked_, std::vector<std::string>{"lib-agent.1"});
   EXPECT_EQ(call(http::verb::delete_, "/api/v1/agents/nobody").response.result(),
             http::status::not_found);
   EXPECT_EQ(call(http::verb::get, "/api/v1/agents/nobody").response.result(),

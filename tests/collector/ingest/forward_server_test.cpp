@@ -306,5 +306,24 @@ TEST(ForwardServer, RecordsThatAreNotFindingsAreSkippedAndTheChunkAcked) {
   EXPECT_EQ(a.agent->status.at("version").as_string(), "0.1.0");
 }
 
+TEST(ForwardServer, RevokedAgentsOpenConnectionIsClosed) {
+  Harness h(false);
+  const auto entries = finding_entries("s1", {"a.x.cn"});
+  h.run([&]() -> awaitable<void> {
+    forward::Client one(h.io.get_executor(), h.client_options("agent-1", "key-1"), h.random);
+    forward::Client two(h.io.get_executor(), h.client_options("agent-2", "key-2"), h.random);
+    forward::Error e = co_await one.connect();
+    EXPECT_FALSE(e) << e.message();
+    e = co_await two.connect();
+    EXPECT_FALSE(e) << e.message();
+    EXPECT_EQ(h.server->close_agent("agent-1"), 1u);
+    e = co_await one.send_chunk(kFindingTag, entries, "after-revoke");
+    EXPECT_TRUE(e) << "a revoked agent's connection still took a chunk";
+    e = co_await two.send_chunk(kFindingTag, entries, "other-agent");
+    EXPECT_FALSE(e) << e.message();
+  });
+  EXPECT_EQ(h.findings().size(), 1u);
+}
+
 }  // namespace
 }  // namespace edusight::collector
