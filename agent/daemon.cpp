@@ -108,7 +108,7 @@ std::size_t SpoolingSink::spool_failures() const {
   return failures_;
 }
 
-bool spool_record(Spool& spool, const Clock& clock, Random& random, const std::string& tag,
+bool spool_record(Spool& spool, const Clock& clock, Random& random, std::string_view tag,
                   boost::json::object record) {
   const auto id = forward::make_chunk_id(random);
   std::vector<forward::Entry> entries;

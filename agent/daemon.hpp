@@ -21,14 +21,15 @@
 #include "agent/scan_command.hpp"
 #include "agent/spool.hpp"
 #include "collector/forward/client.hpp"
+#include "collector/forward/edusight_tags.hpp"
 #include "edusight/core/clock.hpp"
 #include "edusight/core/sink.hpp"
 
 namespace edusight::agent {
 
-inline constexpr const char* kFindingTag = "edusight.finding";
-inline constexpr const char* kScanTag = "edusight.scan";
-inline constexpr const char* kHeartbeatTag = "edusight.heartbeat";
+using forward::kFindingTag;
+using forward::kHeartbeatTag;
+using forward::kScanTag;
 
 // Batches findings into chunks (PackedForward with a chunk id) on the spool: a chunk is cut
 // at max_findings, or when its oldest finding waited max_delay (checked on write and by
@@ -65,7 +66,7 @@ class SpoolingSink final : public FindingSink {
 
 // Spools one record as its own chunk (the edusight.scan "completed" event). False on failure
 // (logged).
-bool spool_record(Spool& spool, const Clock& clock, Random& random, const std::string& tag,
+bool spool_record(Spool& spool, const Clock& clock, Random& random, std::string_view tag,
                   boost::json::object record);
 boost::json::object scan_completed_record(const std::string& scan_id, const std::string& job,
                                           std::size_t findings);

@@ -200,13 +200,7 @@ std::string read_key_file(const std::string& path, const std::string& origin) {
 
 DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string& origin,
                                  const std::string& base_dir) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(origin, e.mark.is_null() ? 0 : e.mark.line + 1,
-                      e.mark.is_null() ? 0 : e.mark.column + 1, e.msg);
-  }
+  const YAML::Node root = load_yaml(yaml_text, origin);
   Reader r(origin);
   if (!root || root.IsNull()) throw ConfigError(origin, 0, 0, "the file is empty");
   r.expect_map(root, "the configuration");

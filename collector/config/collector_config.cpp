@@ -66,12 +66,7 @@ ListenAddress parse_listen_address(const std::string& text, const std::string& o
 
 CollectorConfig parse_collector_config(const std::string& yaml_text, const std::string& origin) {
   Reader r(origin);
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(origin, e.mark.line + 1, e.mark.column + 1, e.msg);
-  }
+  const YAML::Node root = load_yaml(yaml_text, origin);
   CollectorConfig c;
   if (root.IsNull()) return c;
   r.expect_map(root, "the collector configuration");

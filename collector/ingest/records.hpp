@@ -9,13 +9,13 @@
 
 #include "codec.hpp"
 #include "collector/store/store.hpp"
+#include "edusight_tags.hpp"
 
 namespace edusight::collector {
 
-// Tags of docs/collector-protocol.md.
-inline constexpr std::string_view kFindingTag = "edusight.finding";
-inline constexpr std::string_view kScanTag = "edusight.scan";
-inline constexpr std::string_view kHeartbeatTag = "edusight.heartbeat";
+using forward::kFindingTag;
+using forward::kHeartbeatTag;
+using forward::kScanTag;
 
 // A finding from its record; the error says which field is wrong. A missing id is computed
 // from kind and subject (as the agent would); a missing observed_at takes the event time.

@@ -46,12 +46,6 @@ void StoreWriter::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-// Handlers complete on their own executors, never on the writer thread.
-template <typename Handler, typename Value>
-static void complete(Handler& handler, Value value) {
-  handler(std::move(value));
-}
-
 void StoreWriter::enqueue_batch(Batch batch, CommitHandler handler) {
   {
     std::lock_guard lock(mutex_);
@@ -63,7 +57,7 @@ void StoreWriter::enqueue_batch(Batch batch, CommitHandler handler) {
       return;
     }
   }
-  complete(handler, Result::failure("collector is shutting down"));
+  handler(Result::failure("collector is shutting down"));
 }
 
 void StoreWriter::enqueue_lookup(std::string id, LookupHandler handler) {
@@ -77,7 +71,7 @@ void StoreWriter::enqueue_lookup(std::string id, LookupHandler handler) {
   }
   AgentLookup refused;
   refused.error = "collector is shutting down";
-  complete(handler, std::move(refused));
+  handler(std::move(refused));
 }
 
 void StoreWriter::record_heartbeat(Heartbeat heartbeat) {
@@ -126,7 +120,7 @@ void StoreWriter::run() {
     }
 
     // Lookups first: a handshake should not wait behind a large group.
-    for (PendingLookup& l : lookups) complete(l.handler, store_.find_agent(l.id));
+    for (PendingLookup& l : lookups) l.handler(store_.find_agent(l.id));
     lookups.clear();
 
     if (!group.empty()) {
@@ -146,7 +140,7 @@ void StoreWriter::run() {
           committed_chunks_.add();
           committed_findings_.add(static_cast<std::int64_t>(batches[i].findings.size()));
         }
-        complete(group[i].handler, r);
+        group[i].handler(r);
       }
       group.clear();
     }

@@ -723,14 +723,29 @@ sqlite3_stmt* SqliteStore::cached(const char* sql, Result& error) {
 }
 
 template <typename Bind>
-Result SqliteStore::run(const char* sql, Bind&& bind, const char* what) {
+Result SqliteStore::run(const char* sql, Bind&& bind, const char* what, std::string if_unchanged) {
   if (!status_.ok) return status_;
   Result error;
   sqlite3_stmt* s = cached(sql, error);
   if (!s) return error;
   ResetGuard g(s);
   bind(s);
-  return step_done(s, what);
+  Result r = step_done(s, what);
+  if (r.ok && !if_unchanged.empty() && sqlite3_changes(db_.get()) == 0) {
+    return Result::failure(std::move(if_unchanged));
+  }
+  return r;
+}
+
+Result SqliteStore::revoke(const char* sql, const std::string& key, const char* what,
+                           std::string missing) {
+  return run(
+      sql,
+      [&](sqlite3_stmt* s) {
+        bind_text(s, 1, key);
+        sqlite3_bind_int64(s, 2, to_micros(clock_.now()));
+      },
+      what, std::move(missing));
 }
 
 template <typename Row, typename Bind, typename Read>
@@ -770,28 +785,19 @@ bool SqliteStore::select(const char* sql, Bind&& bind, Read&& read, std::vector<
 
 Result SqliteStore::add_agent(const std::string& id, const std::string& key) {
   if (id.empty() || key.empty()) return Result::failure("an agent needs an id and a key");
-  auto r = run(
+  return run(
       "INSERT INTO agents (id, key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
       [&](sqlite3_stmt* s) {
         bind_text(s, 1, id);
         bind_text(s, 2, key);
         sqlite3_bind_int64(s, 3, to_micros(clock_.now()));
       },
-      "add agent");
-  if (r.ok && sqlite3_changes(db_.get()) == 0) return Result::failure("agent exists: " + id);
-  return r;
+      "add agent", "agent exists: " + id);
 }
 
 Result SqliteStore::revoke_agent(const std::string& id) {
-  auto r = run(
-      "UPDATE agents SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
-      [&](sqlite3_stmt* s) {
-        bind_text(s, 1, id);
-        sqlite3_bind_int64(s, 2, to_micros(clock_.now()));
-      },
-      "revoke agent");
-  if (r.ok && sqlite3_changes(db_.get()) == 0) return Result::failure("no such agent: " + id);
-  return r;
+  return revoke("UPDATE agents SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", id,
+                "revoke agent", "no such agent: " + id);
 }
 
 namespace {
@@ -872,7 +878,7 @@ Result SqliteStore::record_heartbeats(std::span<const Heartbeat> heartbeats) {
 
 Result SqliteStore::add_token(const std::string& name, Role role, const std::string& sha256) {
   if (name.empty() || sha256.empty()) return Result::failure("a token needs a name and a hash");
-  auto r = run(
+  return run(
       "INSERT INTO tokens (name, role, sha256, created_at) VALUES (?1, ?2, ?3, ?4) "
       "ON CONFLICT DO NOTHING",
       [&](sqlite3_stmt* s) {
@@ -881,21 +887,12 @@ Result SqliteStore::add_token(const std::string& name, Role role, const std::str
         bind_text(s, 3, sha256);
         sqlite3_bind_int64(s, 4, to_micros(clock_.now()));
       },
-      "add token");
-  if (r.ok && sqlite3_changes(db_.get()) == 0) return Result::failure("token exists: " + name);
-  return r;
+      "add token", "token exists: " + name);
 }
 
 Result SqliteStore::revoke_token(const std::string& name) {
-  auto r = run(
-      "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1",
-      [&](sqlite3_stmt* s) {
-        bind_text(s, 1, name);
-        sqlite3_bind_int64(s, 2, to_micros(clock_.now()));
-      },
-      "revoke token");
-  if (r.ok && sqlite3_changes(db_.get()) == 0) return Result::failure("no such token: " + name);
-  return r;
+  return revoke("UPDATE tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1", name,
+                "revoke token", "no such token: " + name);
 }
 
 namespace {

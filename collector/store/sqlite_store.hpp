@@ -64,8 +64,11 @@ class SqliteStore final : public Store {
   Result commit();
   void rollback();
   // Runs one statement with `bind` applied; for the small, rarely used statements.
+  // `if_unchanged`: the error when the statement changed no row (e.g. "no such agent: x").
   template <typename Bind>
-  Result run(const char* sql, Bind&& bind, const char* what);
+  Result run(const char* sql, Bind&& bind, const char* what, std::string if_unchanged = {});
+  // Marks the row revoked (first revocation time kept); an error when there is no such row.
+  Result revoke(const char* sql, const std::string& key, const char* what, std::string missing);
   // Runs a SELECT, each row read by `read` (which returns why a row is unreadable, or "");
   // false with `error` set on any failure, and then `rows` is empty.
   template <typename Row, typename Bind, typename Read>

@@ -104,13 +104,7 @@ std::vector<std::uint16_t> parse_ports_or_throw(const std::string& text,
 }
 
 ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& origin) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(origin, e.mark.is_null() ? 0 : e.mark.line + 1,
-                      e.mark.is_null() ? 0 : e.mark.column + 1, e.msg);
-  }
+  const YAML::Node root = load_yaml(yaml_text, origin);
   ScanConfig c;
   if (!root || root.IsNull()) return c;
   Reader r(origin);

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collector/forward/client.hpp"
@@ -68,7 +69,7 @@ class FakeCollector {
     std::lock_guard lock(mutex_);
     return connections_;
   }
-  std::size_t count_tag(const std::string& tag) const {
+  std::size_t count_tag(std::string_view tag) const {
     std::lock_guard lock(mutex_);
     std::size_t n = 0;
     for (const auto& r : received_) n += r.tag == tag;

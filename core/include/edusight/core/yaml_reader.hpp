@@ -159,6 +159,16 @@ class Reader {
   std::string origin_;
 };
 
+// Parses YAML text; a syntax error becomes a ConfigError at its line and column.
+inline YAML::Node load_yaml(const std::string& text, const std::string& origin) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(origin, e.mark.is_null() ? 0 : e.mark.line + 1,
+                      e.mark.is_null() ? 0 : e.mark.column + 1, e.msg);
+  }
+}
+
 // A configuration file's whole text; ConfigError naming the file when it cannot be read.
 inline std::string read_config_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
