@@ -1,5 +1,6 @@
 // edusight-collector: receives findings from agents (Forward protocol over TLS), stores them,
 // and serves the HTTP API. Subcommands manage API tokens and agents' identities.
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -11,8 +12,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <optional>
 
+#include "collector/alerts/active_rules.hpp"
 #include "collector/api/server.hpp"
 #include "collector/api/tokens.hpp"
 #include "collector/config/collector_config.hpp"
@@ -21,6 +25,7 @@
 #include "collector/ingest/writer.hpp"
 #include "collector/store/sqlite_store.hpp"
 #include "edusight/core/crypto.hpp"
+#include "rules/engine/rule_tests.hpp"
 
 #ifndef EDUSIGHT_VERSION
 #define EDUSIGHT_VERSION "dev"
@@ -105,7 +110,11 @@ int run(const CollectorConfig& c) {
   started.with().set(
       std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count());
 
-  StoreWriter writer(*ingest_store, registry, {c.max_group_findings});
+  // The rules judge every batch on its way to the store; a reload swaps them whole.
+  ActiveRules rules(c.rules, clock, registry);
+  spdlog::info("collector: {} rules and {} exceptions from {}", rules.current()->rules().size(),
+               rules.current()->exceptions().size(), fmt::join(c.rules, ", "));
+  StoreWriter writer(*ingest_store, registry, {c.max_group_findings}, &rules);
   asio::io_context io(1);
 
   ForwardServerConfig fc;
@@ -129,10 +138,23 @@ int run(const CollectorConfig& c) {
   ac.on_agent_revoked = [&io, forward_ptr](const std::string& agent) {
     asio::post(io, [forward_ptr, agent] { forward_ptr->close_agent(agent); });
   };
+  ac.rules = &rules;
   api::ApiServer api_server(io.get_executor(), ac, *api_store, registry, clock, &random);
 
   forward.start();
   if (Result r = api_server.start(); !r.ok) throw std::runtime_error(r.error);
+
+  // SIGHUP re-reads the rule files; a file with a mistake is logged and the old rules stay.
+  asio::signal_set hangups(io, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("collector: SIGHUP, reloading rules");
+      rules.reload();
+      await_hangup();
+    });
+  };
+  await_hangup();
 
   for (const auto& ep : forward.local_endpoints()) {
     spdlog::info("collector: Forward {} on {}", fc.tls ? "TLS" : "plaintext", describe(ep));
@@ -151,6 +173,7 @@ int run(const CollectorConfig& c) {
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("collector: signal {}, shutting down", sig);
+    hangups.cancel();
     forward.stop();
     api_server.stop();
     // Sessions end at their next step; the io_context then runs out of work.
@@ -200,7 +223,36 @@ int main(int argc, char** argv) {
   auto* agent_revoke = agent->add_subcommand("revoke", "Revoke an agent; it is refused");
   agent_revoke->add_option("id", agent_id)->required();
 
+  std::vector<std::string> rule_paths;
+  bool allow_untested = false;
+  auto* rules_cmd = app.add_subcommand("rules", "Check and test rule files");
+  rules_cmd->require_subcommand(1);
+  auto* rules_check = rules_cmd->add_subcommand(
+      "check", "Load rule files or directories and report the first mistake (file:line)");
+  rules_check->add_option("paths", rule_paths, "Rule files or directories")->required();
+  auto* rules_test = rules_cmd->add_subcommand(
+      "test", "Run fixture tests (*.test.yaml) against the rules they name, like promtool");
+  rules_test->add_option("files", rule_paths, "Fixture files")->required();
+  rules_test->add_flag("--allow-untested", allow_untested,
+                       "Do not fail when a loaded rule is matched by no test");
+
   CLI11_PARSE(app, argc, argv);
+
+  // Rule tooling needs no configuration or database.
+  if (rules_test->parsed()) {
+    return rules::run_rule_tests(rule_paths, std::cout, {!allow_untested});
+  }
+  if (rules_check->parsed()) {
+    try {
+      const auto set = rules::load_rule_files(rule_paths);
+      std::printf("rules OK: %zu rules, %zu exceptions\n", set.rules().size(),
+                  set.exceptions().size());
+      return 0;
+    } catch (const ConfigError& e) {
+      std::fprintf(stderr, "edusight-collector: %s\n", e.what());
+      return 2;
+    }
+  }
 
   try {
     CollectorConfig config = load(common);
@@ -208,6 +260,9 @@ int main(int argc, char** argv) {
     if (check_config) {
       endpoints(config.forward.listen, "forward.listen");
       endpoints(config.api.listen, "api.listen");
+      const auto set = rules::load_rule_files(config.rules);
+      std::printf("rules OK: %zu rules, %zu exceptions\n", set.rules().size(),
+                  set.exceptions().size());
       std::printf("configuration OK (data directory %s)\n", config.data_dir.c_str());
       return 0;
     }

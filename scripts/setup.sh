@@ -13,6 +13,8 @@ packages=(
   libsqlite3-dev libssl-dev zlib1g-dev libpcap-dev
   # the namespace test bed and demonstration campus
   iproute2 nsd unbound nginx-light openssl dnsutils curl procps python3 tcpdump sqlite3
+  # generated captures for the passive-monitoring tests; a syslog receiver for the alert tests
+  python3-scapy rsyslog
   # outside Forward clients for the interoperability test (npm packages, from the lockfile)
   nodejs
   # benchmark peers

@@ -185,6 +185,39 @@ Parsed<FindingQuery> parse_finding_query(const Params& params) {
   return out;
 }
 
+Parsed<AlertQuery> parse_alert_query(const Params& params) {
+  Parsed<AlertQuery> out;
+  auto& q = out.value;
+  if ((out.error =
+           check_known(params, {"state", "rule", "subject", "severity", "limit", "offset"})))
+    return out;
+  q.rule = text_param(params, "rule");
+  q.subject = text_param(params, "subject");
+  if (const auto v = text_param(params, "severity")) {
+    q.min_severity = parse_severity(*v);
+    if (!q.min_severity) {
+      out.error = error("severity", "must be one of info, low, medium, high, critical");
+      return out;
+    }
+  }
+  if (const auto v = text_param(params, "state")) {
+    if (*v == "active") {
+      q.active = true;
+    } else {
+      q.state = parse_alert_state(*v);
+      if (!q.state) {
+        out.error = error("state", "must be firing, acknowledged, resolved or active");
+        return out;
+      }
+    }
+  }
+  Page page;
+  if ((out.error = parse_page(params, page))) return out;
+  q.limit = page.limit;
+  q.offset = page.offset;
+  return out;
+}
+
 Parsed<ScanQuery> parse_scan_query(const Params& params) {
   Parsed<ScanQuery> out;
   if ((out.error = check_known(params, {"agent", "limit", "offset"}))) return out;

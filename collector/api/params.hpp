@@ -56,6 +56,9 @@ struct Page {
 // /api/v1/findings: kind, severity (minimum), subject, state (open|resolved), since, before
 // (RFC 3339, on last_seen), limit (1..1000, default 100), offset. Sets count_total.
 Parsed<FindingQuery> parse_finding_query(const Params& params);
+// /api/v1/alerts: state (firing|acknowledged|resolved|active), rule, subject, severity
+// (minimum), limit, offset.
+Parsed<AlertQuery> parse_alert_query(const Params& params);
 // /api/v1/scans: agent, limit, offset.
 Parsed<ScanQuery> parse_scan_query(const Params& params);
 

@@ -5,6 +5,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <exception>
 
 #include "collector/api/assets.hpp"
@@ -24,6 +25,11 @@ constexpr std::string_view kAssets = "/api/v1/assets";
 constexpr std::string_view kAgents = "/api/v1/agents";
 constexpr std::string_view kAgent = "/api/v1/agents/{id}";
 constexpr std::string_view kScans = "/api/v1/scans";
+constexpr std::string_view kAlerts = "/api/v1/alerts";
+constexpr std::string_view kAlert = "/api/v1/alerts/{id}";
+constexpr std::string_view kAlertAck = "/api/v1/alerts/{id}/acknowledge";
+constexpr std::string_view kRules = "/api/v1/rules";
+constexpr std::string_view kRulesReload = "/api/v1/rules/reload";
 constexpr std::string_view kOther = "other";
 
 // The route template of a decoded path.
@@ -38,6 +44,16 @@ std::string_view route_of_path(std::string_view path) {
   if (n == 3 && segs[2] == "assets") return kAssets;
   if (segs[2] == "agents") return n == 3 ? kAgents : n == 4 ? kAgent : kOther;
   if (n == 3 && segs[2] == "scans") return kScans;
+  if (segs[2] == "alerts") {
+    if (n == 3) return kAlerts;
+    if (n == 4) return kAlert;
+    if (n == 5 && segs[4] == "acknowledge") return kAlertAck;
+    return kOther;
+  }
+  if (segs[2] == "rules") {
+    if (n == 3) return kRules;
+    if (n == 4 && segs[3] == "reload") return kRulesReload;
+  }
   return kOther;
 }
 
@@ -144,6 +160,47 @@ boost::json::object to_json(const ScanRecord& s) {
   o["complete"] = s.complete;
   return o;
 }
+
+boost::json::object to_json(const AlertRecord& a) {
+  boost::json::object o;
+  o["id"] = a.id;
+  o["rule"] = a.rule;
+  o["subject"] = a.subject;
+  o["severity"] = edusight::to_string(a.severity);
+  o["title"] = a.title;
+  o["title_zh"] = a.title_zh;
+  boost::json::array tags;
+  for (const auto& t : a.tags) tags.emplace_back(t);
+  o["tags"] = std::move(tags);
+  o["remediation"] = {{"en", a.remediation}, {"zh", a.remediation_zh}};
+  o["state"] = to_string(a.state);
+  o["first_fired"] = format_rfc3339(a.first_fired);
+  o["last_fired"] = format_rfc3339(a.last_fired);
+  o["repeats"] = a.repeats;
+  o["finding_id"] = a.finding_id;
+  o["agent"] = a.agent;
+  o["acknowledged_at"] = time_or_null(a.acknowledged_at);
+  o["acknowledged_by"] = a.acknowledged_by;
+  o["ack_comment"] = a.ack_comment;
+  o["resolved_at"] = time_or_null(a.resolved_at);
+  o["renotify_seconds"] = a.renotify.count();
+  o["last_notified"] = time_or_null(a.last_notified);
+  o["notifications"] = a.notifications;
+  return o;
+}
+
+namespace {
+std::optional<std::int64_t> parse_alert_id(std::string_view s) {
+  std::int64_t v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc{} || p != s.data() + s.size() || v < 1) return std::nullopt;
+  return v;
+}
+
+boost::json::object text_json(const rules::Text& t) {
+  return {{"en", t.en}, {"zh", t.zh}};
+}
+}  // namespace
 
 bool valid_agent_id(std::string_view id) {
   if (id.empty() || id.size() > 253) return false;
@@ -253,6 +310,26 @@ Routed Router::dispatch(const Request& req) {
   if (route == kScans) {
     if (!get) return {method_not_allowed(req, "GET"), route};
     return {scans(req, params), route};
+  }
+  if (route == kAlerts) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    return {alerts(req, params), route};
+  }
+  if (route == kAlert) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    return {alert(req, segs[3]), route};
+  }
+  if (route == kAlertAck) {
+    if (method != http::verb::post) return {method_not_allowed(req, "POST"), route};
+    return {acknowledge(req, segs[3], token), route};
+  }
+  if (route == kRules && options_.rules) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    return {list_rules(req), route};
+  }
+  if (route == kRulesReload && options_.rules) {
+    if (method != http::verb::post) return {method_not_allowed(req, "POST"), route};
+    return {reload_rules(req), route};
   }
   return {error_response(http::status::not_found, "not found", req.version()), route};
 }
@@ -406,6 +483,117 @@ Response Router::scans(const Request& req, const Params& params) {
   for (const auto& s : r.scans) items.emplace_back(to_json(s));
   return json_response(http::status::ok, page_json(r.total, q.limit, q.offset, std::move(items)),
                        req.version());
+}
+
+Response Router::alerts(const Request& req, const Params& params) {
+  const auto parsed = parse_alert_query(params);
+  if (parsed.error) return bad_parameter(req, *parsed.error);
+  const auto& q = parsed.value;
+  auto r = store_.list_alerts(q);
+  if (!r.ok) return storage_error(req, "list alerts", r.error);
+  boost::json::array items;
+  items.reserve(r.alerts.size());
+  for (const auto& a : r.alerts) items.emplace_back(to_json(a));
+  return json_response(http::status::ok, page_json(r.total, q.limit, q.offset, std::move(items)),
+                       req.version());
+}
+
+Response Router::alert(const Request& req, std::string_view id) {
+  const auto n = parse_alert_id(id);
+  if (!n) return error_response(http::status::not_found, "no such alert", req.version());
+  AlertQuery q;
+  q.id = *n;
+  auto r = store_.list_alerts(q);
+  if (!r.ok) return storage_error(req, "find alert", r.error);
+  if (r.alerts.empty())
+    return error_response(http::status::not_found, "no such alert", req.version());
+  return json_response(http::status::ok, to_json(r.alerts.front()), req.version());
+}
+
+// The acknowledgement names the token's holder; an optional {"comment": "..."} says what is
+// being done about it.
+Response Router::acknowledge(const Request& req, std::string_view id, const TokenRecord& token) {
+  const auto n = parse_alert_id(id);
+  if (!n) return error_response(http::status::not_found, "no such alert", req.version());
+  std::string comment;
+  if (!req.body().empty()) {
+    boost::system::error_code ec;
+    const auto body = boost::json::parse(req.body(), ec);
+    const auto* c = !ec && body.is_object() ? body.get_object().if_contains("comment") : nullptr;
+    if (ec || !body.is_object() || (c && !c->is_string())) {
+      return error_response(http::status::bad_request,
+                            "body must be empty or a JSON object with a string comment",
+                            req.version());
+    }
+    if (c) comment = std::string(c->get_string().subview(0, 1000));
+  }
+  const auto r = store_.acknowledge_alert(*n, token.name, comment);
+  if (!r.ok) {
+    if (r.error == "no such alert") {
+      return error_response(http::status::not_found, r.error, req.version());
+    }
+    if (r.error == "alert is resolved") {
+      return error_response(http::status::conflict, r.error, req.version());
+    }
+    return storage_error(req, "acknowledge alert", r.error);
+  }
+  spdlog::info("api: alert {} acknowledged by {}", *n, token.name);
+  return alert(req, id);
+}
+
+Response Router::list_rules(const Request& req) {
+  const auto set = options_.rules->current();
+  const auto now = clock_.now();
+  boost::json::array rules;
+  for (const auto& r : set->rules()) {
+    boost::json::object o;
+    o["id"] = r.id;
+    boost::json::array kinds;
+    for (const auto& k : r.kinds) kinds.emplace_back(k);
+    o["kinds"] = std::move(kinds);
+    o["title"] = text_json(r.title);
+    o["description"] = text_json(r.description);
+    o["remediation"] = text_json(r.remediation);
+    o["severity"] = r.severity ? boost::json::value(edusight::to_string(*r.severity)) : nullptr;
+    boost::json::array tags;
+    for (const auto& t : r.tags) tags.emplace_back(t);
+    o["tags"] = std::move(tags);
+    o["alert"] = r.alert;
+    o["renotify_seconds"] = r.renotify.count();
+    o["origin"] = r.origin;
+    rules.push_back(std::move(o));
+  }
+  boost::json::array exceptions;
+  for (const auto& e : set->exceptions()) {
+    exceptions.push_back(boost::json::object{{"subject", e.subject},
+                                             {"rule", e.rule},
+                                             {"reason", e.reason},
+                                             {"owner", e.owner},
+                                             {"expires", e.expires_text},
+                                             {"expired", now >= e.expires},
+                                             {"origin", e.origin}});
+  }
+  boost::json::array paths;
+  for (const auto& p : options_.rules->paths()) paths.emplace_back(p);
+  boost::json::object o;
+  o["paths"] = std::move(paths);
+  o["rules"] = std::move(rules);
+  o["exceptions"] = std::move(exceptions);
+  return json_response(http::status::ok, o, req.version());
+}
+
+// 200 with the counts, or 422 with the file, line and problem; the old rules then stay.
+Response Router::reload_rules(const Request& req) {
+  const auto r = options_.rules->reload();
+  boost::json::object o;
+  o["reloaded"] = r.ok;
+  if (!r.ok) {
+    o["error"] = r.error;
+    return json_response(http::status::unprocessable_entity, o, req.version());
+  }
+  o["rules"] = r.rules;
+  o["exceptions"] = r.exceptions;
+  return json_response(http::status::ok, o, req.version());
 }
 
 }  // namespace edusight::collector::api

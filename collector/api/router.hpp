@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "collector/api/params.hpp"
+#include "collector/alerts/active_rules.hpp"
 #include "collector/api/tokens.hpp"
 #include "collector/store/store.hpp"
 #include "edusight/core/clock.hpp"
@@ -25,6 +26,9 @@ struct RouterOptions {
   std::chrono::milliseconds token_cache_ttl{std::chrono::seconds(5)};
   // Told after an agent is revoked (on the store thread), so its open connections can close.
   std::function<void(const std::string&)> on_agent_revoked;
+  // The rules in force (GET /api/v1/rules) and their reload (POST /api/v1/rules/reload);
+  // absent: those routes answer 404.
+  ActiveRules* rules = nullptr;
 };
 
 struct Routed {
@@ -48,6 +52,7 @@ boost::json::object to_json(const StoredFinding& f);
 boost::json::object to_json(const AgentRecord& a, Clock::time_point now,
                             std::chrono::seconds online_window);
 boost::json::object to_json(const ScanRecord& s);
+boost::json::object to_json(const AlertRecord& a);
 
 // An agent id the API accepts: 1 to 253 characters of letters, digits, '.', '-', '_'.
 bool valid_agent_id(std::string_view id);
@@ -74,6 +79,11 @@ class Router {
   Response add_agent(const Request& req);
   Response revoke_agent(const Request& req, std::string_view id);
   Response scans(const Request& req, const Params& params);
+  Response alerts(const Request& req, const Params& params);
+  Response alert(const Request& req, std::string_view id);
+  Response acknowledge(const Request& req, std::string_view id, const TokenRecord& token);
+  Response list_rules(const Request& req);
+  Response reload_rules(const Request& req);
   Response storage_error(const Request& req, std::string_view what, const std::string& error);
 
   Store& store_;

@@ -79,7 +79,7 @@ struct ApiServer::Impl {
         own_random(random ? nullptr : std::make_unique<CryptoRandom>()),
         router(store, clk, random ? *random : *own_random,
                RouterOptions{config.agent_online_window, config.token_cache_ttl,
-                             config.on_agent_revoked}),
+                             config.on_agent_revoked, config.rules}),
         registry(reg),
         requests(reg.counter("edusight_api_requests_total",
                              "HTTP API requests by route template and status code.")),

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "collector/metrics/metrics.hpp"
+#include "collector/alerts/active_rules.hpp"
 #include "collector/store/store.hpp"
 #include "edusight/core/clock.hpp"
 
@@ -37,6 +38,8 @@ struct ApiConfig {
   std::size_t max_connections = 512;  // more are accepted and closed at once
   // Called on the store thread after the API revoked an agent.
   std::function<void(const std::string&)> on_agent_revoked;
+  // The rules in force, for GET /api/v1/rules and POST /api/v1/rules/reload; not owned.
+  ActiveRules* rules = nullptr;
 };
 
 class ApiServer {

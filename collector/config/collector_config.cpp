@@ -72,7 +72,7 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
   r.expect_map(root, "the collector configuration");
   r.only_keys(root, "the collector configuration",
               {"data_dir", "hostname", "certificate_names", "database", "forward", "api",
-               "max_group_findings", "log_level"});
+               "max_group_findings", "log_level", "rules", "alerts"});
   if (root["data_dir"]) c.data_dir = r.scalar(root["data_dir"], "data_dir");
   if (root["hostname"]) c.hostname = r.scalar(root["hostname"], "hostname");
   if (root["certificate_names"]) {
@@ -124,6 +124,16 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
           r.integer(f["max_message_bytes"], "forward.max_message_bytes", 1024, 1 << 30));
     }
   }
+  if (root["rules"]) c.rules = r.list(root["rules"], "rules");
+  if (const auto a = root["alerts"]) {
+    r.expect_map(a, "alerts");
+    r.only_keys(a, "alerts", {"poll_interval", "link_base"});
+    if (a["poll_interval"]) {
+      c.alerts.poll_interval = r.duration(a["poll_interval"], "alerts.poll_interval",
+                                          milliseconds(100), milliseconds(600'000));
+    }
+    if (a["link_base"]) c.alerts.link_base = r.scalar(a["link_base"], "alerts.link_base");
+  }
   if (const auto a = root["api"]) {
     r.expect_map(a, "api");
     r.only_keys(a, "api", {"listen", "tls", "agent_online_window"});
@@ -145,11 +155,22 @@ CollectorConfig load_collector_config(const std::string& path) {
                          &c.forward.tls.key_file, &c.api.tls.cert_file, &c.api.tls.key_file}) {
     if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (dir / *p).string();
   }
+  for (auto& p : c.rules) {
+    if (std::filesystem::path(p).is_relative()) p = (dir / p).string();
+  }
   return c;
+}
+
+std::string default_rules_dir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(EDUSIGHT_INSTALLED_RULES_DIR, ec)) return EDUSIGHT_INSTALLED_RULES_DIR;
+  return EDUSIGHT_SOURCE_RULES_DIR;
 }
 
 void resolve_defaults(CollectorConfig& c) {
   namespace fs = std::filesystem;
+  if (c.rules.empty()) c.rules.push_back(default_rules_dir());
   const fs::path data(c.data_dir);
   if (c.database.empty()) c.database = (data / "edusight.db").string();
   if (c.hostname.empty()) {

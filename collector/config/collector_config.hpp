@@ -35,6 +35,14 @@ struct ApiSettings {
   std::chrono::milliseconds agent_online_window{90'000};
 };
 
+struct AlertSettings {
+  // How often due notifications (new, reminders, resolved) are looked for.
+  std::chrono::milliseconds poll_interval{2'000};
+  // Base of the links in notifications, e.g. https://edusight.demo-univ.edu.cn; empty: the
+  // first API listener.
+  std::string link_base;
+};
+
 struct CollectorConfig {
   std::string data_dir = "/var/lib/edusight-collector";
   // Our name in the Forward handshake and in the self-signed certificate.
@@ -44,6 +52,9 @@ struct CollectorConfig {
   std::string database;  // empty: <data_dir>/edusight.db
   ForwardSettings forward;
   ApiSettings api;
+  // Rule files and directories (the engine's *.yaml); empty: the shipped rule set.
+  std::vector<std::string> rules;
+  AlertSettings alerts;
   std::size_t max_group_findings = 50'000;
   std::string log_level = "info";
 };
@@ -59,7 +70,10 @@ struct ListenAddress {
 };
 ListenAddress parse_listen_address(const std::string& text, const std::string& origin);
 
-// Fills the defaults that depend on others (paths under data_dir, hostname).
+// Where the shipped rules are: the installed copy, or the source tree's in a build tree.
+std::string default_rules_dir();
+
+// Fills the defaults that depend on others (paths under data_dir, hostname, rules).
 void resolve_defaults(CollectorConfig& c);
 
 }  // namespace edusight::collector

@@ -8,9 +8,11 @@
 
 namespace edusight::collector {
 
-StoreWriter::StoreWriter(Store& store, metrics::Registry& metrics, WriterLimits limits)
+StoreWriter::StoreWriter(Store& store, metrics::Registry& metrics, WriterLimits limits,
+                         const ActiveRules* rules)
     : store_(store),
       limits_(limits),
+      rules_(rules),
       committed_findings_(
           metrics.counter("edusight_store_findings_committed_total", "Findings committed.").with()),
       committed_chunks_(
@@ -47,6 +49,7 @@ void StoreWriter::stop() {
 }
 
 void StoreWriter::enqueue_batch(Batch batch, CommitHandler handler) {
+  if (rules_) rules_->apply(batch);
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "collector/alerts/active_rules.hpp"
 #include "collector/metrics/metrics.hpp"
 #include "collector/store/store.hpp"
 
@@ -29,7 +30,10 @@ struct WriterLimits {
 
 class StoreWriter {
  public:
-  StoreWriter(Store& store, metrics::Registry& metrics, WriterLimits limits = {});
+  // `rules`, when given, judges every batch before it is queued (on the submitting thread,
+  // so the single writer thread only writes).
+  StoreWriter(Store& store, metrics::Registry& metrics, WriterLimits limits = {},
+              const ActiveRules* rules = nullptr);
   ~StoreWriter();  // stops and joins; pending work is still committed first
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
@@ -91,6 +95,7 @@ class StoreWriter {
 
   Store& store_;
   WriterLimits limits_;
+  const ActiveRules* rules_;
   metrics::Value& committed_findings_;
   metrics::Value& committed_chunks_;
   metrics::Value& duplicate_chunks_;

@@ -12,6 +12,7 @@
 namespace edusight::collector {
 
 FindingStore::~FindingStore() = default;
+AlertStore::~AlertStore() = default;
 AgentStore::~AgentStore() = default;
 TokenStore::~TokenStore() = default;
 ScanStore::~ScanStore() = default;
@@ -24,6 +25,37 @@ std::optional<Role> parse_role(std::string_view s) {
   if (s == "admin") return Role::admin;
   if (s == "viewer") return Role::viewer;
   return std::nullopt;
+}
+
+std::string_view to_string(AlertState s) {
+  switch (s) {
+    case AlertState::firing:
+      return "firing";
+    case AlertState::acknowledged:
+      return "acknowledged";
+    case AlertState::resolved:
+      return "resolved";
+  }
+  return "firing";
+}
+
+std::optional<AlertState> parse_alert_state(std::string_view s) {
+  for (auto v : {AlertState::firing, AlertState::acknowledged, AlertState::resolved}) {
+    if (to_string(v) == s) return v;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(AlertEvent e) {
+  switch (e) {
+    case AlertEvent::firing:
+      return "firing";
+    case AlertEvent::reminder:
+      return "reminder";
+    case AlertEvent::resolved:
+      return "resolved";
+  }
+  return "firing";
 }
 
 std::string_view to_string(FindingState s) {
@@ -182,12 +214,48 @@ CREATE INDEX findings_by_subject ON findings (subject, last_seen);
 CREATE INDEX findings_open_by_agent_job ON findings (agent, job, subject) WHERE state = 'open';
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3};
+// Version 4: what the rules made of each finding (policy, and the alerting rules as
+// " id id " so a LIKE-free instr() finds them), and the alerts it raised. At most one open
+// alert per (rule, subject); a resolved one stays as history.
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE findings ADD COLUMN policy TEXT NOT NULL DEFAULT '';
+ALTER TABLE findings ADD COLUMN alerting TEXT NOT NULL DEFAULT '';
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY,
+  rule TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  title TEXT NOT NULL,
+  title_zh TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  remediation TEXT NOT NULL,
+  remediation_zh TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('firing', 'acknowledged', 'resolved')),
+  first_fired INTEGER NOT NULL,
+  last_fired INTEGER NOT NULL,
+  repeats INTEGER NOT NULL,
+  finding_id TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT NOT NULL DEFAULT '',
+  ack_comment TEXT NOT NULL DEFAULT '',
+  resolved_at INTEGER,
+  renotify_s INTEGER NOT NULL,
+  last_notified INTEGER,
+  notifications INTEGER NOT NULL DEFAULT 0,
+  resolved_notified INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX alerts_open ON alerts (rule, subject) WHERE state <> 'resolved';
+CREATE INDEX alerts_by_last_fired ON alerts (last_fired);
+CREATE INDEX alerts_pending ON alerts (id) WHERE resolved_notified = 0;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 constexpr const char* kColumns =
     "id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan, "
-    "first_seen, last_seen, state, resolved_at, job";
+    "first_seen, last_seen, state, resolved_at, job, policy";
 
 // Query filter bits; the mask selects the cached statement.
 enum : unsigned {
@@ -216,6 +284,12 @@ class ResetGuard {
 };
 
 // SQLITE_STATIC: every bound string outlives the step that reads it.
+boost::json::array string_array(const std::vector<std::string>& v) {
+  boost::json::array a;
+  for (const auto& x : v) a.emplace_back(x);
+  return a;
+}
+
 void bind_text(sqlite3_stmt* s, int index, std::string_view v) {
   sqlite3_bind_text(s, index, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
@@ -344,14 +418,16 @@ Result SqliteStore::open() {
   if (auto r = prepare(upsert_finding_,
                        "INSERT INTO findings (id, kind, severity, subject, title, title_zh, "
                        "evidence, observed_at, agent, scan, first_seen, last_seen, state, "
-                       "resolved_at, job) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                       "?11, 'open', NULL, ?12) ON CONFLICT (id) DO UPDATE SET "
+                       "resolved_at, job, policy, alerting) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                       "?7, ?8, ?9, ?10, ?11, ?11, 'open', NULL, ?12, ?13, ?14) "
+                       "ON CONFLICT (id) DO UPDATE SET "
                        "kind = excluded.kind, severity = excluded.severity, "
                        "subject = excluded.subject, title = excluded.title, "
                        "title_zh = excluded.title_zh, evidence = excluded.evidence, "
                        "observed_at = excluded.observed_at, agent = excluded.agent, "
                        "scan = excluded.scan, last_seen = excluded.last_seen, "
-                       "state = 'open', resolved_at = NULL, job = excluded.job");
+                       "state = 'open', resolved_at = NULL, job = excluded.job, "
+                       "policy = excluded.policy, alerting = excluded.alerting");
       !r.ok) {
     return r;
   }
@@ -387,6 +463,35 @@ Result SqliteStore::open() {
                        "UPDATE findings SET state = 'resolved', resolved_at = ?1 "
                        "WHERE state = 'open' AND agent = ?2 AND job = ?4 AND scan <> ?3 "
                        "AND subject IN (SELECT subject FROM temp.scanned_subjects)");
+      !r.ok) {
+    return r;
+  }
+  // A repeat while open counts and refreshes; the title and advice follow the rules in force.
+  if (auto r = prepare(upsert_alert_,
+                       "INSERT INTO alerts (rule, subject, severity, title, title_zh, tags, "
+                       "remediation, remediation_zh, state, first_fired, last_fired, repeats, "
+                       "finding_id, agent, renotify_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                       "'firing', ?9, ?9, 1, ?10, ?11, ?12) "
+                       "ON CONFLICT (rule, subject) WHERE state <> 'resolved' DO UPDATE SET "
+                       "severity = excluded.severity, title = excluded.title, "
+                       "title_zh = excluded.title_zh, tags = excluded.tags, "
+                       "remediation = excluded.remediation, "
+                       "remediation_zh = excluded.remediation_zh, "
+                       "last_fired = excluded.last_fired, repeats = repeats + 1, "
+                       "finding_id = excluded.finding_id, agent = excluded.agent, "
+                       "renotify_s = excluded.renotify_s");
+      !r.ok) {
+    return r;
+  }
+  // An alert resolves when no open finding on its subject still raises it (the finding went
+  // away, or an exception or a rule change stopped it alerting). Only announced alerts need
+  // a resolution notice.
+  if (auto r = prepare(resolve_alerts_,
+                       "UPDATE alerts SET state = 'resolved', resolved_at = ?1, "
+                       "resolved_notified = (notifications = 0) "
+                       "WHERE state <> 'resolved' AND NOT EXISTS (SELECT 1 FROM findings f "
+                       "WHERE f.subject = alerts.subject AND f.state = 'open' "
+                       "AND instr(f.alerting, ' ' || alerts.rule || ' ') > 0)");
       !r.ok) {
     return r;
   }
@@ -523,7 +628,7 @@ Result SqliteStore::apply(const Batch& batch) {
     if (sqlite3_changes(db_.get()) == 0) return Result::already_stored();
   }
 
-  std::string evidence;
+  std::string evidence, policy, alerting;
   for (const Finding& f : batch.findings) {
     if (f.id.empty() || f.kind.empty()) {
       return Result::failure("finding without id or kind in chunk " + batch.chunk_id);
@@ -543,7 +648,32 @@ Result SqliteStore::apply(const Batch& batch) {
     bind_text(s, 10, batch.scan);
     sqlite3_bind_int64(s, 11, now);
     bind_text(s, 12, batch.job);
+    policy = f.policy.empty() ? std::string() : boost::json::serialize(to_json(f.policy));
+    alerting.clear();
+    for (const auto& rule : f.policy.alerting) alerting += " " + rule;
+    if (!alerting.empty()) alerting += " ";
+    bind_text(s, 13, policy);
+    bind_text(s, 14, alerting);
     if (auto r = step_done(s, "store finding"); !r.ok) return r;
+  }
+  std::string tags;
+  for (const rules::AlertIntent& a : batch.alerts) {
+    tags = boost::json::serialize(string_array(a.tags));
+    sqlite3_stmt* s = upsert_alert_.get();
+    ResetGuard g(s);
+    bind_text(s, 1, a.rule);
+    bind_text(s, 2, a.subject);
+    sqlite3_bind_int(s, 3, static_cast<int>(a.severity));
+    bind_text(s, 4, a.title.en);
+    bind_text(s, 5, a.title.zh);
+    bind_text(s, 6, tags);
+    bind_text(s, 7, a.remediation.en);
+    bind_text(s, 8, a.remediation.zh);
+    sqlite3_bind_int64(s, 9, now);
+    bind_text(s, 10, a.finding_id);
+    bind_text(s, 11, batch.agent);
+    sqlite3_bind_int64(s, 12, a.renotify.count());
+    if (auto r = step_done(s, "raise alert"); !r.ok) return r;
   }
   {
     sqlite3_stmt* s = upsert_scan_.get();
@@ -584,6 +714,10 @@ Result SqliteStore::apply(const Batch& batch) {
     bind_text(s, 3, batch.scan);
     bind_text(s, 4, batch.job);
     if (auto r = step_done(s, "resolve findings"); !r.ok) return r;
+    sqlite3_stmt* a = resolve_alerts_.get();
+    ResetGuard ga(a);
+    sqlite3_bind_int64(a, 1, now);
+    if (auto r = step_done(a, "resolve alerts"); !r.ok) return r;
   }
   return Result::success();
 }
@@ -701,6 +835,15 @@ QueryResult SqliteStore::query(const FindingQuery& q) {
       row.resolved_at = from_micros(sqlite3_column_int64(s, 13));
     }
     row.job = column_text(s, 14);
+    if (const std::string policy = column_text(s, 15); !policy.empty()) {
+      boost::json::value v = boost::json::parse(policy, ec);
+      std::string why;
+      if (ec || !policy_from_json(v, f.policy, &why)) {
+        out.error = "finding " + f.id + " has an unreadable policy";
+        out.findings.clear();
+        return out;
+      }
+    }
     out.findings.push_back(std::move(row));
   }
   if (rc != SQLITE_DONE) {
@@ -979,6 +1122,179 @@ ScanList SqliteStore::list_scans(const ScanQuery& q) {
   }
   out.ok = true;
   return out;
+}
+
+// ---- alerts ----
+
+namespace {
+constexpr const char* kAlertColumns =
+    "id, rule, subject, severity, title, title_zh, tags, remediation, remediation_zh, state, "
+    "first_fired, last_fired, repeats, finding_id, agent, acknowledged_at, acknowledged_by, "
+    "ack_comment, resolved_at, renotify_s, last_notified, notifications";
+
+std::optional<TimePoint> optional_time(sqlite3_stmt* s, int column) {
+  if (sqlite3_column_type(s, column) == SQLITE_NULL) return std::nullopt;
+  return from_micros(sqlite3_column_int64(s, column));
+}
+
+std::string read_alert(sqlite3_stmt* s, AlertRecord& a) {
+  a.id = sqlite3_column_int64(s, 0);
+  a.rule = column_text(s, 1);
+  a.subject = column_text(s, 2);
+  const int severity = sqlite3_column_int(s, 3);
+  if (severity < static_cast<int>(Severity::info) ||
+      severity > static_cast<int>(Severity::critical)) {
+    return "alert " + std::to_string(a.id) + " has an unknown severity";
+  }
+  a.severity = static_cast<Severity>(severity);
+  a.title = column_text(s, 4);
+  a.title_zh = column_text(s, 5);
+  boost::system::error_code ec;
+  const boost::json::value tags = boost::json::parse(column_text(s, 6), ec);
+  if (ec || !tags.is_array()) return "alert " + std::to_string(a.id) + " has unreadable tags";
+  for (const auto& t : tags.get_array()) {
+    if (t.is_string()) a.tags.emplace_back(t.get_string());
+  }
+  a.remediation = column_text(s, 7);
+  a.remediation_zh = column_text(s, 8);
+  auto state = parse_alert_state(column_text(s, 9));
+  if (!state) return "alert " + std::to_string(a.id) + " has an unknown state";
+  a.state = *state;
+  a.first_fired = from_micros(sqlite3_column_int64(s, 10));
+  a.last_fired = from_micros(sqlite3_column_int64(s, 11));
+  a.repeats = sqlite3_column_int64(s, 12);
+  a.finding_id = column_text(s, 13);
+  a.agent = column_text(s, 14);
+  a.acknowledged_at = optional_time(s, 15);
+  a.acknowledged_by = column_text(s, 16);
+  a.ack_comment = column_text(s, 17);
+  a.resolved_at = optional_time(s, 18);
+  a.renotify = std::chrono::seconds(sqlite3_column_int64(s, 19));
+  a.last_notified = optional_time(s, 20);
+  a.notifications = sqlite3_column_int64(s, 21);
+  return {};
+}
+}  // namespace
+
+AlertList SqliteStore::list_alerts(const AlertQuery& q) {
+  // One statement for every filter combination: NULL parameters switch a filter off. The
+  // alerts table is small next to findings, so one plan serves.
+  static const std::string where =
+      " FROM alerts WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR state = ?2) "
+      "AND (?3 = 0 OR state <> 'resolved') AND (?4 IS NULL OR rule = ?4) "
+      "AND (?5 IS NULL OR subject = ?5) AND (?6 IS NULL OR severity >= ?6)";
+  static const std::string count_sql = "SELECT count(*)" + where;
+  static const std::string rows_sql = std::string("SELECT ") + kAlertColumns + where +
+                                      " ORDER BY last_fired DESC, id DESC LIMIT ?7 OFFSET ?8";
+  auto bind = [&q](sqlite3_stmt* s) {
+    if (q.id) sqlite3_bind_int64(s, 1, *q.id);
+    const std::string_view state = q.state ? to_string(*q.state) : std::string_view();
+    if (q.state) bind_text(s, 2, state);
+    sqlite3_bind_int(s, 3, q.active ? 1 : 0);
+    if (q.rule) bind_text(s, 4, *q.rule);
+    if (q.subject) bind_text(s, 5, *q.subject);
+    if (q.min_severity) sqlite3_bind_int(s, 6, static_cast<int>(*q.min_severity));
+  };
+  AlertList out;
+  std::vector<std::int64_t> count;
+  if (!select(
+          count_sql.c_str(), bind,
+          [](sqlite3_stmt* s, std::int64_t& n) {
+            n = sqlite3_column_int64(s, 0);
+            return std::string();
+          },
+          count, out.error, "count alerts")) {
+    return out;
+  }
+  out.total = count.empty() ? 0 : static_cast<std::size_t>(count.front());
+  out.ok = select(
+      rows_sql.c_str(),
+      [&](sqlite3_stmt* s) {
+        bind(s);
+        sqlite3_bind_int64(s, 7, q.limit == 0 ? -1 : static_cast<std::int64_t>(q.limit));
+        sqlite3_bind_int64(s, 8, static_cast<std::int64_t>(q.offset));
+      },
+      read_alert, out.alerts, out.error, "list alerts");
+  return out;
+}
+
+Result SqliteStore::acknowledge_alert(std::int64_t id, const std::string& by,
+                                      const std::string& comment) {
+  if (by.empty()) return Result::failure("an acknowledgement needs who made it");
+  Result r = run(
+      "UPDATE alerts SET state = 'acknowledged', acknowledged_at = ?2, acknowledged_by = ?3, "
+      "ack_comment = ?4 WHERE id = ?1 AND state <> 'resolved'",
+      [&](sqlite3_stmt* s) {
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, to_micros(clock_.now()));
+        bind_text(s, 3, by);
+        bind_text(s, 4, comment);
+      },
+      "acknowledge alert", "unchanged");
+  if (r.ok || r.error != "unchanged") return r;
+  AlertQuery q;
+  q.id = id;
+  const AlertList found = list_alerts(q);
+  if (!found.ok) return Result::failure(found.error);
+  return Result::failure(found.alerts.empty() ? "no such alert" : "alert is resolved");
+}
+
+DueList SqliteStore::due_notifications(std::size_t limit) {
+  static const std::string sql =
+      std::string("SELECT ") + kAlertColumns +
+      " FROM alerts WHERE resolved_notified = 0 AND ("
+      "(state = 'firing' AND notifications = 0) OR "
+      "(state = 'firing' AND last_notified + renotify_s * 1000000 <= ?1) OR "
+      "state = 'resolved') ORDER BY id LIMIT ?2";
+  DueList out;
+  std::vector<AlertRecord> rows;
+  out.ok = select(
+      sql.c_str(),
+      [&](sqlite3_stmt* s) {
+        sqlite3_bind_int64(s, 1, to_micros(clock_.now()));
+        sqlite3_bind_int64(s, 2, limit == 0 ? -1 : static_cast<std::int64_t>(limit));
+      },
+      read_alert, rows, out.error, "due notifications");
+  for (auto& a : rows) {
+    DueNotification d;
+    d.event = a.state == AlertState::resolved ? AlertEvent::resolved
+              : a.notifications == 0          ? AlertEvent::firing
+                                              : AlertEvent::reminder;
+    d.alert = std::move(a);
+    out.due.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result SqliteStore::mark_notified(std::span<const NotifiedMark> marks) {
+  if (!status_.ok) return status_;
+  if (marks.empty()) return Result::success();
+  if (auto r = begin(); !r.ok) return r;
+  const std::int64_t now = to_micros(clock_.now());
+  for (const NotifiedMark& m : marks) {
+    Result r = m.event == AlertEvent::resolved
+                   ? run(
+                         "UPDATE alerts SET resolved_notified = 1 WHERE id = ?1",
+                         [&](sqlite3_stmt* s) { sqlite3_bind_int64(s, 1, m.alert); },
+                         "mark resolution notified")
+                   : run(
+                         "UPDATE alerts SET notifications = notifications + 1, "
+                         "last_notified = ?2 WHERE id = ?1",
+                         [&](sqlite3_stmt* s) {
+                           sqlite3_bind_int64(s, 1, m.alert);
+                           sqlite3_bind_int64(s, 2, now);
+                         },
+                         "mark notified");
+    if (!r.ok) {
+      rollback();
+      return r;
+    }
+  }
+  if (auto r = commit(); !r.ok) {
+    rollback();
+    return r;
+  }
+  return Result::success();
 }
 
 }  // namespace edusight::collector

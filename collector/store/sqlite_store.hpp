@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 namespace edusight::collector {
 
 // The schema version this build writes; see migrate() in sqlite_store.cpp.
-inline constexpr int kSqliteSchemaVersion = 3;
+inline constexpr int kSqliteSchemaVersion = 4;
 
 class SqliteStore final : public Store {
  public:
@@ -44,6 +44,12 @@ class SqliteStore final : public Store {
   TokenList list_tokens() override;
 
   ScanList list_scans(const ScanQuery& q) override;
+
+  AlertList list_alerts(const AlertQuery& q) override;
+  Result acknowledge_alert(std::int64_t id, const std::string& by,
+                           const std::string& comment) override;
+  DueList due_notifications(std::size_t limit) override;
+  Result mark_notified(std::span<const NotifiedMark> marks) override;
 
  private:
   struct DbCloser {
@@ -84,7 +90,7 @@ class SqliteStore final : public Store {
   Result status_;
   Stmt begin_, commit_, rollback_;
   Stmt insert_chunk_, upsert_finding_, upsert_scan_, complete_scan_, clear_scanned_,
-      insert_scanned_, resolve_, resolve_listed_;
+      insert_scanned_, resolve_, resolve_listed_, upsert_alert_, resolve_alerts_;
   // One prepared statement per combination of query filters, built on first use, so each
   // shape keeps a plan that can use its index.
   std::map<unsigned, Stmt> query_statements_;

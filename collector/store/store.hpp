@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "edusight/core/finding.hpp"
+#include "rules/engine/rule_set.hpp"  // AlertIntent
 
 namespace edusight::collector {
 
@@ -32,6 +34,9 @@ struct Batch {
   // listed subjects (same subject strings as the findings).
   bool scan_complete = false;
   std::vector<std::string> scanned_subjects;
+  // What the rules raised for these findings (the collector's verdict, not the agent's):
+  // each opens an alert for (rule, subject) or counts a repeat of the open one.
+  std::vector<rules::AlertIntent> alerts;
 };
 
 struct Result {
@@ -211,7 +216,93 @@ class ScanStore {
   virtual ScanList list_scans(const ScanQuery& q) = 0;
 };
 
+// ---- Alerts ----
+
+// firing -> acknowledged (someone took it) -> resolved (its findings went away); an alert
+// that fires again after resolving is a new alert.
+enum class AlertState { firing, acknowledged, resolved };
+std::string_view to_string(AlertState s);
+std::optional<AlertState> parse_alert_state(std::string_view s);
+
+struct AlertRecord {
+  std::int64_t id = 0;
+  std::string rule;
+  std::string subject;
+  Severity severity = Severity::info;
+  std::string title, title_zh;
+  std::vector<std::string> tags;
+  std::string remediation, remediation_zh;
+  AlertState state = AlertState::firing;
+  TimePoint first_fired{};
+  TimePoint last_fired{};
+  std::int64_t repeats = 1;  // findings that raised it while it was open
+  std::string finding_id;    // the latest of them
+  std::string agent;         // and who reported it
+  std::optional<TimePoint> acknowledged_at;
+  std::string acknowledged_by;
+  std::string ack_comment;
+  std::optional<TimePoint> resolved_at;
+  std::chrono::seconds renotify{};
+  std::optional<TimePoint> last_notified;
+  std::int64_t notifications = 0;  // firing and reminder notifications handed out
+};
+
+struct AlertQuery {
+  std::optional<std::int64_t> id;
+  std::optional<AlertState> state;
+  bool active = false;  // firing or acknowledged
+  std::optional<std::string> rule;
+  std::optional<std::string> subject;
+  std::optional<Severity> min_severity;
+  std::size_t limit = 100;  // 0: no limit
+  std::size_t offset = 0;
+};
+
+struct AlertList {
+  bool ok = false;
+  std::string error;
+  std::vector<AlertRecord> alerts;  // newest (last_fired) first
+  std::size_t total = 0;            // matching rows, ignoring limit/offset
+};
+
+enum class AlertEvent { firing, reminder, resolved };
+std::string_view to_string(AlertEvent e);
+
+struct DueNotification {
+  AlertEvent event = AlertEvent::firing;
+  AlertRecord alert;
+};
+
+struct DueList {
+  bool ok = false;
+  std::string error;
+  std::vector<DueNotification> due;
+};
+
+struct NotifiedMark {
+  std::int64_t alert = 0;
+  AlertEvent event = AlertEvent::firing;
+};
+
+class AlertStore {
+ public:
+  virtual ~AlertStore();
+  virtual AlertList list_alerts(const AlertQuery& q) = 0;
+  // Fails with "no such alert" or "alert is resolved".
+  virtual Result acknowledge_alert(std::int64_t id, const std::string& by,
+                                   const std::string& comment) = 0;
+  // What should be announced now: new firing alerts, reminders of firing ones whose interval
+  // has passed, resolutions of announced ones. Acknowledged alerts get no reminders.
+  virtual DueList due_notifications(std::size_t limit) = 0;
+  // Records that these were handed to the notifier, so they are not due again.
+  virtual Result mark_notified(std::span<const NotifiedMark> marks) = 0;
+};
+
 // Everything the collector keeps, behind one object (SQLite now, PostgreSQL later).
-class Store : public FindingStore, public AgentStore, public TokenStore, public ScanStore {};
+class Store : public FindingStore,
+              public AgentStore,
+              public TokenStore,
+              public ScanStore,
+              public AlertStore {};
 
 }  // namespace edusight::collector

@@ -187,7 +187,91 @@ std::optional<Finding> from_json(const boost::json::object& r, std::string* erro
   }
   f.agent = optional_string(r, "agent");
   f.scan = optional_string(r, "scan");
+  if (auto it = r.find("policy"); it != r.end()) {
+    if (!policy_from_json(it->value(), f.policy, error)) {
+      *error = "finding " + f.id + ": " + *error;
+      return std::nullopt;
+    }
+  }
   return f;
+}
+
+namespace {
+boost::json::array string_array(const std::vector<std::string>& v) {
+  boost::json::array a;
+  a.reserve(v.size());
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
+bool read_strings(const boost::json::object& o, std::string_view key,
+                  std::vector<std::string>& out) {
+  auto it = o.find(key);
+  if (it == o.end()) return true;
+  if (!it->value().is_array()) return false;
+  for (const auto& v : it->value().get_array()) {
+    if (!v.is_string()) return false;
+    out.emplace_back(v.get_string());
+  }
+  return true;
+}
+}  // namespace
+
+boost::json::object to_json(const Policy& p) {
+  boost::json::object o;
+  o["rules"] = string_array(p.rules);
+  o["alerting"] = string_array(p.alerting);
+  o["tags"] = string_array(p.tags);
+  if (!p.remediation.empty() || !p.remediation_zh.empty()) {
+    o["remediation"] = {{"en", p.remediation}, {"zh", p.remediation_zh}};
+  }
+  if (!p.suppressed.empty()) {
+    boost::json::array a;
+    for (const auto& s : p.suppressed) {
+      a.push_back(boost::json::object{
+          {"rule", s.rule}, {"reason", s.reason}, {"owner", s.owner}, {"expires", s.expires}});
+    }
+    o["suppressed"] = std::move(a);
+  }
+  return o;
+}
+
+bool policy_from_json(const boost::json::value& v, Policy& out, std::string* error) {
+  out = Policy{};
+  if (!v.is_object()) {
+    *error = "policy is not an object";
+    return false;
+  }
+  const auto& o = v.get_object();
+  if (!read_strings(o, "rules", out.rules) || !read_strings(o, "alerting", out.alerting) ||
+      !read_strings(o, "tags", out.tags)) {
+    *error = "policy rules, alerting and tags must be lists of strings";
+    return false;
+  }
+  if (auto it = o.find("remediation"); it != o.end()) {
+    if (!it->value().is_object()) {
+      *error = "policy remediation is not an object";
+      return false;
+    }
+    out.remediation = optional_string(it->value().get_object(), "en");
+    out.remediation_zh = optional_string(it->value().get_object(), "zh");
+  }
+  if (auto it = o.find("suppressed"); it != o.end()) {
+    if (!it->value().is_array()) {
+      *error = "policy suppressed is not a list";
+      return false;
+    }
+    for (const auto& e : it->value().get_array()) {
+      if (!e.is_object()) {
+        *error = "policy suppressed entries must be objects";
+        return false;
+      }
+      const auto& eo = e.get_object();
+      out.suppressed.push_back({optional_string(eo, "rule"), optional_string(eo, "reason"),
+                                optional_string(eo, "owner"), optional_string(eo, "expires")});
+    }
+  }
+  return true;
 }
 
 boost::json::object to_json(const Finding& f) {
@@ -202,6 +286,7 @@ boost::json::object to_json(const Finding& f) {
   o["observed_at"] = format_rfc3339(f.observed_at);
   o["agent"] = f.agent;
   o["scan"] = f.scan;
+  if (!f.policy.empty()) o["policy"] = to_json(f.policy);
   return o;
 }
 

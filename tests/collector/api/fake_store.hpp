@@ -20,6 +20,7 @@ class FakeStore final : public Store {
   std::map<std::string, AgentRecord> agents;
   std::vector<TokenRecord> tokens;
   std::vector<ScanRecord> scans;
+  std::vector<AlertRecord> alerts;
   int calls = 0;
 
   Result commit_batch(const Batch&) override { return Result::failure("not in the fake"); }
@@ -156,6 +157,50 @@ class FakeStore final : public Store {
     r.ok = true;
     return r;
   }
+
+  AlertList list_alerts(const AlertQuery& q) override {
+    ++calls;
+    AlertList r;
+    if (fail) return failed(r);
+    std::vector<AlertRecord> rows;
+    for (const auto& a : alerts) {
+      if (q.id && a.id != *q.id) continue;
+      if (q.state && a.state != *q.state) continue;
+      if (q.active && a.state == AlertState::resolved) continue;
+      if (q.rule && a.rule != *q.rule) continue;
+      if (q.subject && a.subject != *q.subject) continue;
+      if (q.min_severity && a.severity < *q.min_severity) continue;
+      rows.push_back(a);
+    }
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) { return a.last_fired > b.last_fired; });
+    r.total = rows.size();
+    const auto begin = std::min(q.offset, rows.size());
+    const auto end = q.limit == 0 ? rows.size() : std::min(rows.size(), begin + q.limit);
+    r.alerts.assign(rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                    rows.begin() + static_cast<std::ptrdiff_t>(end));
+    r.ok = true;
+    return r;
+  }
+
+  Result acknowledge_alert(std::int64_t id, const std::string& by,
+                           const std::string& comment) override {
+    ++calls;
+    if (fail) return Result::failure("fake failure");
+    for (auto& a : alerts) {
+      if (a.id != id) continue;
+      if (a.state == AlertState::resolved) return Result::failure("alert is resolved");
+      a.state = AlertState::acknowledged;
+      a.acknowledged_by = by;
+      a.ack_comment = comment;
+      a.acknowledged_at = clock_.now();
+      return Result::success();
+    }
+    return Result::failure("no such alert");
+  }
+
+  DueList due_notifications(std::size_t) override { return DueList{true, {}, {}}; }
+  Result mark_notified(std::span<const NotifiedMark>) override { return Result::success(); }
 
  private:
   template <typename R>

@@ -507,5 +507,222 @@ TEST_F(SqliteStoreTest, QueryByIdAndTotals) {
   EXPECT_EQ(r.findings[0].finding.subject, "h7");
 }
 
+// ---- alerts ----
+
+// A finding judged by a rule that alerts, as the collector's rules would leave it.
+Finding alerting_finding(const std::string& rule, const std::string& subject) {
+  Finding f = make_finding("tls.cert_expired", subject, Severity::high);
+  f.policy.rules = {rule};
+  f.policy.alerting = {rule};
+  f.policy.tags = {"第16条"};
+  return f;
+}
+
+rules::AlertIntent intent(const std::string& rule, const Finding& f,
+                          std::chrono::seconds renotify = std::chrono::hours(1)) {
+  rules::AlertIntent a;
+  a.rule = rule;
+  a.subject = f.subject;
+  a.finding_id = f.id;
+  a.severity = f.severity;
+  a.title = {"Certificate expired", "证书已过期"};
+  a.remediation = {"Renew it", "更换证书"};
+  a.tags = {"第16条"};
+  a.renotify = renotify;
+  return a;
+}
+
+Batch alert_batch(const std::string& chunk, const std::string& scan, std::vector<Finding> findings,
+                  bool complete) {
+  Batch b = make_batch("agent-1", chunk, scan, findings);
+  b.job = "nightly";
+  b.scan_complete = complete;
+  for (const auto& f : findings) {
+    for (const auto& rule : f.policy.alerting) b.alerts.push_back(intent(rule, f));
+  }
+  return b;
+}
+
+std::vector<AlertRecord> alerts_of(SqliteStore& store, AlertQuery q = {}) {
+  q.limit = 0;
+  auto r = store.list_alerts(q);
+  EXPECT_TRUE(r.ok) << r.error;
+  return r.alerts;
+}
+
+TEST_F(SqliteStoreTest, AlertsFireRepeatAndResolveWithTheirFindings) {
+  SqliteStore store(path_, clock_);
+  const Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
+  const Finding b = alerting_finding("tls-cert-expired", "b.edu.cn:443");
+  ASSERT_TRUE(store.commit_batch(alert_batch("c1", "s1", {a, b}, true)).ok);
+  auto rows = alerts_of(store);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.state, AlertState::firing);
+    EXPECT_EQ(r.repeats, 1);
+    EXPECT_EQ(r.title_zh, "证书已过期");
+    EXPECT_EQ(r.tags, std::vector<std::string>{"第16条"});
+    EXPECT_EQ(r.agent, "agent-1");
+  }
+  // The stored finding keeps its policy.
+  const auto stored = all(store);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].finding.policy.alerting, std::vector<std::string>{"tls-cert-expired"});
+
+  // The next scan finds only a: its alert counts a repeat, b's alert resolves.
+  clock_.advance(1h);
+  ASSERT_TRUE(store.commit_batch(alert_batch("c2", "s2", {a}, true)).ok);
+  AlertQuery qa;
+  qa.subject = "a.edu.cn:443";
+  auto ra = alerts_of(store, qa);
+  ASSERT_EQ(ra.size(), 1u);
+  EXPECT_EQ(ra[0].repeats, 2);
+  EXPECT_EQ(ra[0].state, AlertState::firing);
+  EXPECT_EQ(ra[0].last_fired, kStart + 1h);
+  EXPECT_EQ(ra[0].first_fired, kStart);
+  AlertQuery qb;
+  qb.subject = "b.edu.cn:443";
+  auto rb = alerts_of(store, qb);
+  ASSERT_EQ(rb.size(), 1u);
+  EXPECT_EQ(rb[0].state, AlertState::resolved);
+  EXPECT_EQ(rb[0].resolved_at, kStart + 1h);
+
+  // b comes back: a new alert; the resolved one stays as history.
+  clock_.advance(1h);
+  ASSERT_TRUE(store.commit_batch(alert_batch("c3", "s3", {a, b}, true)).ok);
+  rb = alerts_of(store, qb);
+  ASSERT_EQ(rb.size(), 2u);
+  EXPECT_EQ(rb[0].state, AlertState::firing);
+  EXPECT_EQ(rb[1].state, AlertState::resolved);
+  AlertQuery active;
+  active.active = true;
+  EXPECT_EQ(alerts_of(store, active).size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, AFindingThatStopsAlertingResolvesItsAlert) {
+  SqliteStore store(path_, clock_);
+  Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
+  ASSERT_TRUE(store.commit_batch(alert_batch("c1", "s1", {a}, true)).ok);
+  // An exception now suppresses the rule: the finding is still open, but raises nothing.
+  a.policy.alerting.clear();
+  ASSERT_TRUE(store.commit_batch(alert_batch("c2", "s2", {a}, true)).ok);
+  const auto rows = alerts_of(store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].state, AlertState::resolved);
+  EXPECT_EQ(all(store)[0].state, FindingState::open);
+}
+
+TEST_F(SqliteStoreTest, AcknowledgedAlertsKeepCountingAndGetNoReminders) {
+  SqliteStore store(path_, clock_);
+  const Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
+  ASSERT_TRUE(store.commit_batch(alert_batch("c1", "s1", {a}, false)).ok);
+  const auto id = alerts_of(store)[0].id;
+
+  // New: due as "firing" until handed out.
+  auto due = store.due_notifications(10);
+  ASSERT_TRUE(due.ok) << due.error;
+  ASSERT_EQ(due.due.size(), 1u);
+  EXPECT_EQ(due.due[0].event, AlertEvent::firing);
+  const NotifiedMark fired[] = {{id, AlertEvent::firing}};
+  ASSERT_TRUE(store.mark_notified(fired).ok);
+  EXPECT_TRUE(store.due_notifications(10).due.empty());
+
+  // The reminder interval (1 h) passes: due as a reminder.
+  clock_.advance(1h);
+  due = store.due_notifications(10);
+  ASSERT_EQ(due.due.size(), 1u);
+  EXPECT_EQ(due.due[0].event, AlertEvent::reminder);
+
+  clock_.advance(1min);
+  ASSERT_TRUE(store.acknowledge_alert(id, "security-center", "ticket 42").ok);
+  auto rows = alerts_of(store);
+  EXPECT_EQ(rows[0].state, AlertState::acknowledged);
+  EXPECT_EQ(rows[0].acknowledged_by, "security-center");
+  EXPECT_EQ(rows[0].ack_comment, "ticket 42");
+  EXPECT_EQ(rows[0].acknowledged_at, kStart + 1h + 1min);
+  EXPECT_TRUE(store.due_notifications(10).due.empty());  // acknowledged: no reminders
+
+  ASSERT_TRUE(store.commit_batch(alert_batch("c2", "s1", {a}, false)).ok);
+  rows = alerts_of(store);
+  EXPECT_EQ(rows[0].repeats, 2);
+  EXPECT_EQ(rows[0].state, AlertState::acknowledged);
+
+  // Resolution of an announced alert is due once.
+  ASSERT_TRUE(store.commit_batch(alert_batch("c3", "s2", {}, true)).ok);
+  due = store.due_notifications(10);
+  ASSERT_EQ(due.due.size(), 1u);
+  EXPECT_EQ(due.due[0].event, AlertEvent::resolved);
+  const NotifiedMark resolved[] = {{id, AlertEvent::resolved}};
+  ASSERT_TRUE(store.mark_notified(resolved).ok);
+  EXPECT_TRUE(store.due_notifications(10).due.empty());
+
+  EXPECT_EQ(store.acknowledge_alert(id, "x", "").error, "alert is resolved");
+  EXPECT_EQ(store.acknowledge_alert(id + 100, "x", "").error, "no such alert");
+}
+
+TEST_F(SqliteStoreTest, AnAlertResolvedBeforeItWasAnnouncedIsNotAnnounced) {
+  SqliteStore store(path_, clock_);
+  const Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
+  ASSERT_TRUE(store.commit_batch(alert_batch("c1", "s1", {a}, true)).ok);
+  ASSERT_TRUE(store.commit_batch(alert_batch("c2", "s2", {}, true)).ok);
+  EXPECT_EQ(alerts_of(store)[0].state, AlertState::resolved);
+  EXPECT_TRUE(store.due_notifications(10).due.empty());
+}
+
+TEST_F(SqliteStoreTest, AlertFiltersAndTotals) {
+  SqliteStore store(path_, clock_);
+  std::vector<Finding> fs;
+  for (int i = 0; i < 5; ++i)
+    fs.push_back(alerting_finding("tls-cert-expired", "h" + std::to_string(i)));
+  Finding low = alerting_finding("tls-weak-protocol", "h0");
+  low.severity = Severity::low;
+  fs.push_back(low);
+  Batch b = alert_batch("c1", "s1", fs, false);
+  b.alerts.back().rule = "tls-weak-protocol";
+  ASSERT_TRUE(store.commit_batch(b).ok);
+  AlertQuery q;
+  q.rule = "tls-cert-expired";
+  q.limit = 2;
+  auto r = store.list_alerts(q);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.total, 5u);
+  EXPECT_EQ(r.alerts.size(), 2u);
+  AlertQuery high;
+  high.min_severity = Severity::high;
+  EXPECT_EQ(alerts_of(store, high).size(), 5u);
+  AlertQuery by_subject;
+  by_subject.subject = "h0";
+  EXPECT_EQ(alerts_of(store, by_subject).size(), 2u);
+  AlertQuery firing;
+  firing.state = AlertState::firing;
+  EXPECT_EQ(alerts_of(store, firing).size(), 6u);
+}
+
+TEST_F(SqliteStoreTest, VersionThreeDatabasesMigrateKeepingTheirFindings) {
+  // A v3 file: the current schema minus v4's additions, with one finding in it.
+  {
+    SqliteStore store(path_, clock_);
+    ASSERT_TRUE(store
+                    .commit_batch(make_batch("agent-1", "c1", "s1",
+                                             {make_finding("dns.open_resolver", "192.0.2.1")}))
+                    .ok);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE alerts; ALTER TABLE findings DROP COLUMN policy; "
+                         "ALTER TABLE findings DROP COLUMN alerting; PRAGMA user_version = 3",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.status().ok) << store.status().error;
+  EXPECT_EQ(all(store).size(), 1u);
+  EXPECT_TRUE(all(store)[0].finding.policy.empty());
+  const Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
+  ASSERT_TRUE(store.commit_batch(alert_batch("c2", "s2", {a}, false)).ok);
+  EXPECT_EQ(alerts_of(store).size(), 1u);
+}
+
 }  // namespace
 }  // namespace edusight::collector

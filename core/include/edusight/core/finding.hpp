@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace edusight {
 
@@ -13,6 +14,26 @@ enum class Severity { info = 0, low, medium, high, critical };
 
 std::string_view to_string(Severity s);
 std::optional<Severity> parse_severity(std::string_view s);
+
+// An exception that keeps a rule from alerting on a subject (see rules/).
+struct Suppression {
+  std::string rule;  // empty: every rule
+  std::string reason;
+  std::string owner;
+  std::string expires;  // as the exception wrote it
+};
+
+// What the rules made of a finding; empty until a rule set ran over it. Policy, not measured
+// fact, so it is kept apart from the evidence.
+struct Policy {
+  std::vector<std::string> rules;     // every matching rule, in load order
+  std::vector<std::string> alerting;  // those that raise an alert (not suppressed)
+  std::vector<std::string> tags;      // notice clauses the matching rules serve
+  std::string remediation;
+  std::string remediation_zh;
+  std::vector<Suppression> suppressed;
+  bool empty() const { return rules.empty(); }
+};
 
 struct Finding {
   std::string id;
@@ -25,7 +46,12 @@ struct Finding {
   std::chrono::system_clock::time_point observed_at{};
   std::string agent;
   std::string scan;
+  Policy policy;
 };
+
+boost::json::object to_json(const Policy& p);
+// Reads what to_json(Policy) wrote; false (and `error`) on a malformed object.
+bool policy_from_json(const boost::json::value& v, Policy& out, std::string* error);
 
 // Stable id: a hash of kind, canonical subject and a stable discriminator (port, family,
 // URL). Never a timestamp, so the same problem found again has the same id.
