@@ -20,12 +20,15 @@
 
 #include "agent/daemon.hpp"
 #include "agent/daemon_config.hpp"
+#include "agent/passive_command.hpp"
 #include "agent/scan_command.hpp"
 #include "agent/spool.hpp"
 #include "edusight/core/config.hpp"
 #include "edusight/core/finding.hpp"
 #include "edusight/core/names.hpp"
 #include "edusight/core/sink.hpp"
+#include "rules/engine/rule_set.hpp"
+#include "rules/engine/rules_sink.hpp"
 
 namespace {
 
@@ -40,6 +43,8 @@ struct ScanFlags {
   std::string registry, ports, format, agent_id, log_level = "info";
   bool no_progress = false;
   bool no_discovery = false;
+  std::vector<std::string> rules;
+  bool no_rules = false;
   // Delivery to a collector (optional).
   std::string collector, agent_key_file, agent_key, collector_ca, collector_pin,
       collector_server_name, spool_dir;
@@ -142,6 +147,8 @@ edusight::ScanConfig merge(const ScanFlags& f) {
   }
   if (!f.agent_id.empty()) c.agent_id = f.agent_id;
   if (f.no_discovery) c.discovery.enabled = false;
+  if (!f.rules.empty()) c.rules = f.rules;
+  if (f.no_rules) c.rules = std::vector<std::string>{};
   if (c.agent_id.empty()) c.agent_id = default_agent_id();
   validate_scan_config(c);
   return c;
@@ -224,9 +231,13 @@ int run_scan_command(const ScanFlags& flags) {
   edusight::agent::ScanInputs inputs;
   std::optional<edusight::agent::CollectorConfig> collector;
   std::string key;
+  std::optional<edusight::rules::RuleSet> rules;
   try {
     config = merge(flags);
     inputs = edusight::agent::prepare_scan(config);
+    const auto rule_paths =
+        config.rules.value_or(std::vector<std::string>{edusight::rules::shipped_rules_dir()});
+    if (!rule_paths.empty()) rules = edusight::rules::load_rule_files(rule_paths);
     if (!flags.collector.empty()) collector = collector_from_flags(flags, &key);
   } catch (const edusight::ConfigError& e) {
     std::fprintf(stderr, "edusight-agent: configuration error: %s\n", e.what());
@@ -261,7 +272,11 @@ int run_scan_command(const ScanFlags& flags) {
                      collector->batch_max_delay);
     tee.emplace(display, *spooling);
   }
-  edusight::FindingSink& sink = tee ? static_cast<edusight::FindingSink&>(*tee) : display;
+  edusight::FindingSink& output = tee ? static_cast<edusight::FindingSink&>(*tee) : display;
+  // The rules judge every finding before it is shown or spooled.
+  std::optional<edusight::rules::RulesSink> judged;
+  if (rules) judged.emplace(*rules, clock, output);
+  edusight::FindingSink& sink = judged ? static_cast<edusight::FindingSink&>(*judged) : output;
 
   // Told apart from a scan that ran to its end: asio hands the signal to every signal set,
   // run_scan's own included.
@@ -462,6 +477,11 @@ int main(int argc, char** argv) {
   scan->add_flag(
       "--no-discovery", flags.no_discovery,
       "Check only the targets: no zone transfer, wordlist, sweeps, port scan or classification");
+  scan->add_option("--rules", flags.rules,
+                   "Rule file or directory to judge findings by (repeatable; default: the "
+                   "shipped rule set)");
+  scan->add_flag("--no-rules", flags.no_rules,
+                 "Report the probes' own severities, without rules or exceptions");
   add_collector_options(*scan, flags, "Also send the findings to this collector");
 
   ScanFlags send_flags;
@@ -494,6 +514,8 @@ int main(int argc, char** argv) {
       ->required();
   run->add_option("--log-level", run_flags.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  edusight::agent::add_passive_command(app);
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "edusight/core/duration.hpp"
+
 namespace edusight::agent {
 
 namespace chr = std::chrono;
@@ -82,31 +84,10 @@ std::bitset<N> parse_field(std::string_view text, const char* name, int lo, int 
 }  // namespace
 
 chr::milliseconds parse_duration(std::string_view text) {
-  const auto t = trim(text);
-  std::size_t digits = 0;
-  while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9') ++digits;
-  const auto unit = t.substr(digits);
-  long long n = 0;
-  const auto [p, ec] = std::from_chars(t.data(), t.data() + digits, n);
-  const bool number_ok = digits > 0 && ec == std::errc{} && p == t.data() + digits;
-  const long long max = 10LL * 365 * 24 * 3600 * 1000;  // ten years: beyond is surely a typo
-  long long factor = 0;
-  if (unit == "ms")
-    factor = 1;
-  else if (unit == "s")
-    factor = 1000;
-  else if (unit == "m")
-    factor = 60'000;
-  else if (unit == "h")
-    factor = 3'600'000;
-  else if (unit == "d")
-    factor = 86'400'000;
-  if (!number_ok || factor == 0)
-    throw std::invalid_argument("'" + std::string(text) +
-                                "' is not a duration (a whole number and a unit: 500ms, 30s, 5m, "
-                                "2h, 1d)");
-  if (n > max / factor) throw std::invalid_argument("'" + std::string(text) + "' is too long");
-  return chr::milliseconds(n * factor);
+  if (auto d = edusight::parse_duration(text)) return *d;
+  throw std::invalid_argument("'" + std::string(text) +
+                              "' is not a duration (a whole number and a unit: 500ms, 30s, 5m, "
+                              "2h, 1d)");
 }
 
 Schedule Schedule::parse(std::string_view text) {

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "collector/alerts/active_rules.hpp"
+#include "collector/alerts/alert_notifier.hpp"
 #include "collector/api/server.hpp"
 #include "collector/api/tokens.hpp"
 #include "collector/config/collector_config.hpp"
@@ -115,6 +116,26 @@ int run(const CollectorConfig& c) {
   spdlog::info("collector: {} rules and {} exceptions from {}", rules.current()->rules().size(),
                rules.current()->exceptions().size(), fmt::join(c.rules, ", "));
   StoreWriter writer(*ingest_store, registry, {c.max_group_findings}, &rules);
+
+  // Alert notices: the store is the outbox, the dispatcher delivers with retries; neither
+  // ever holds up ingest. A third connection, used only by the notifier's thread.
+  auto notify_store = open_store(c, clock);
+  notify::CondvarSleeper sleeper;
+  notify::Dispatcher dispatcher(notify::make_routes(c.notifications, clock), registry, {}, clock,
+                                sleeper, random);
+  std::optional<AlertNotifier> notifier;
+  if (dispatcher.channels() > 0) {
+    AlertNotifierOptions no;
+    no.poll_interval = c.alerts.poll_interval;
+    no.collector = c.hostname;
+    no.link_base = c.alerts.link_base;
+    if (no.link_base.empty() && !c.api.listen.empty()) {
+      no.link_base = std::string(c.api.tls.enabled ? "https://" : "http://") + c.api.listen.front();
+    }
+    notifier.emplace(*notify_store, dispatcher, registry, no);
+    notifier->start();
+    spdlog::info("collector: alerts announced on {} channel(s)", dispatcher.channels());
+  }
   asio::io_context io(1);
 
   ForwardServerConfig fc;
@@ -180,6 +201,8 @@ int run(const CollectorConfig& c) {
   });
   io.run();
   writer.stop();  // everything handed to the writer is committed (and acked) before exit
+  if (notifier) notifier->stop();
+  dispatcher.stop();  // delivers what is queued, within its drain time
   spdlog::info("collector: stopped");
   return 0;
 }

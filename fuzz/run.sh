@@ -6,15 +6,22 @@
 #
 #   fuzz/run.sh [SECONDS] [WORK_DIR]      (default 300 s; WORK_DIR default build-fuzz/)
 #
-# Environment: CXX (default clang++-14, else clang++), JOBS (libFuzzer -fork workers, default
-# 0 = one process), MAX_LEN (default 8192), EXTRA_ARGS (more libFuzzer flags), EXTRA_CXXFLAGS.
+# Environment: TARGET (forward_decoder, the default, or passive_decoder: the passive frame
+# decoder, whose WORK_DIR defaults to build-fuzz-passive/), CXX (default clang++-14, else
+# clang++), JOBS (libFuzzer -fork workers, default 0 = one process), MAX_LEN (default 8192),
+# EXTRA_ARGS (more libFuzzer flags), EXTRA_CXXFLAGS.
 # Exit status: 0 no crash, 1 a crash/leak/timeout (the artifact is in WORK_DIR/artifacts), 2 setup.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 seconds=${1:-300}
-work=${2:-$repo/build-fuzz}
+target=${TARGET:-forward_decoder}
+case "$target" in
+  forward_decoder) work=${2:-$repo/build-fuzz} ;;
+  passive_decoder) work=${2:-$repo/build-fuzz-passive} ;;
+  *) echo "TARGET must be forward_decoder or passive_decoder" >&2; exit 2 ;;
+esac
 msgpack_include=${MSGPACK_INCLUDE:-/opt/edusight-deps/msgpack-cxx/usr/include}
 max_len=${MAX_LEN:-8192}
 jobs=${JOBS:-0}
@@ -24,12 +31,12 @@ if [ -z "$cxx" ]; then
   if command -v clang++-14 >/dev/null; then cxx=clang++-14; else cxx=clang++; fi
 fi
 command -v "$cxx" >/dev/null || { echo "clang++ not found (Debian package clang)" >&2; exit 2; }
-[ -f "$msgpack_include/msgpack.hpp" ] || {
+[ "$target" != forward_decoder ] || [ -f "$msgpack_include/msgpack.hpp" ] || {
   echo "msgpack-c++ not found in $msgpack_include (scripts/fetch-msgpack.sh)" >&2; exit 2; }
 case "$seconds" in '' | *[!0-9]*) echo "SECONDS must be a whole number" >&2; exit 2 ;; esac
 
 mkdir -p "$work/obj" "$work/artifacts"
-bin=$work/forward_decoder_fuzz
+bin=$work/${target}_fuzz
 
 # Boost.JSON is compiled into the target (src.hpp) so that it is instrumented as well.
 [ -f "$work/boost_json_src.cpp" ] || echo '#include <boost/json/src.hpp>' >"$work/boost_json_src.cpp"
@@ -37,26 +44,39 @@ bin=$work/forward_decoder_fuzz
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -DMSGPACK_NO_BOOST
   "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all
   -I"$repo/collector/forward" -isystem "$msgpack_include" ${EXTRA_CXXFLAGS:-})
+# Per target: its sources, the header they share, link libraries and dictionary.
+if [ "$target" = passive_decoder ]; then
+  flags+=(-I"$repo")
+  sources=("$repo/probes/passive/decode.cpp" "$here/passive_decoder_fuzz.cpp")
+  header=$repo/probes/passive/decode.hpp
+  libs=()
+  dict_args=()
+else
+  sources=("$repo/collector/forward/codec.cpp" "$here/forward_decoder_fuzz.cpp"
+    "$work/boost_json_src.cpp")
+  header=$repo/collector/forward/codec.hpp
+  libs=(-lz)
+  dict_args=(-dict="$here/forward.dict")
+fi
 echo "== building $bin with $cxx"
 objs=()
-for src in "$repo/collector/forward/codec.cpp" "$here/forward_decoder_fuzz.cpp" \
-    "$work/boost_json_src.cpp"; do
+for src in "${sources[@]}"; do
   obj=$work/obj/$(basename "$src" .cpp).o
   # Rebuilt when the source, the header or the flags changed.
   stamp=$obj.flags
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$repo/collector/forward/codec.hpp" -nt "$obj" ] ||
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$header" -nt "$obj" ] ||
       [ "$(cat "$stamp" 2>/dev/null)" != "$cxx ${flags[*]}" ]; then
     "$cxx" "${flags[@]}" -c "$src" -o "$obj"
     echo "$cxx ${flags[*]}" >"$stamp"
   fi
   objs+=("$obj")
 done
-"$cxx" "${flags[@]}" "${objs[@]}" -lz -o "$bin"
+"$cxx" "${flags[@]}" "${objs[@]}" "${libs[@]}" -o "$bin"
 
 # A fresh copy of the seeds each run, merged with what earlier runs found in this work dir.
 corpus=$work/corpus
 mkdir -p "$corpus"
-cp -n "$here/corpus/forward_decoder/"* "$corpus/"
+cp -n "$here/corpus/$target/"* "$corpus/"
 before=$(find "$corpus" -type f | wc -l)
 
 log=$work/fuzz.log
@@ -69,7 +89,7 @@ set +e
 # shellcheck disable=SC2086  # EXTRA_ARGS is split into words on purpose
 timeout --kill-after=30 $((seconds + 120)) "$bin" "$corpus" \
   -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
-  -dict="$here/forward.dict" -artifact_prefix="$work/artifacts/" -print_final_stats=1 \
+  "${dict_args[@]}" -artifact_prefix="$work/artifacts/" -print_final_stats=1 \
   "${fork_args[@]}" ${EXTRA_ARGS:-} >"$log" 2>&1
 status=$?
 set -e

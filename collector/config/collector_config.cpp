@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "edusight/core/yaml_reader.hpp"
+#include "rules/engine/rule_set.hpp"
 
 namespace edusight::collector {
 
@@ -72,7 +73,7 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
   r.expect_map(root, "the collector configuration");
   r.only_keys(root, "the collector configuration",
               {"data_dir", "hostname", "certificate_names", "database", "forward", "api",
-               "max_group_findings", "log_level", "rules", "alerts"});
+               "max_group_findings", "log_level", "rules", "alerts", "notifications"});
   if (root["data_dir"]) c.data_dir = r.scalar(root["data_dir"], "data_dir");
   if (root["hostname"]) c.hostname = r.scalar(root["hostname"], "hostname");
   if (root["certificate_names"]) {
@@ -125,6 +126,7 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
     }
   }
   if (root["rules"]) c.rules = r.list(root["rules"], "rules");
+  if (root["notifications"]) c.notifications = notify::parse_channels(r, root["notifications"]);
   if (const auto a = root["alerts"]) {
     r.expect_map(a, "alerts");
     r.only_keys(a, "alerts", {"poll_interval", "link_base"});
@@ -158,19 +160,16 @@ CollectorConfig load_collector_config(const std::string& path) {
   for (auto& p : c.rules) {
     if (std::filesystem::path(p).is_relative()) p = (dir / p).string();
   }
+  for (auto& n : c.notifications) {
+    if (!n.ca_file.empty() && std::filesystem::path(n.ca_file).is_relative())
+      n.ca_file = (dir / n.ca_file).string();
+  }
   return c;
-}
-
-std::string default_rules_dir() {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(EDUSIGHT_INSTALLED_RULES_DIR, ec)) return EDUSIGHT_INSTALLED_RULES_DIR;
-  return EDUSIGHT_SOURCE_RULES_DIR;
 }
 
 void resolve_defaults(CollectorConfig& c) {
   namespace fs = std::filesystem;
-  if (c.rules.empty()) c.rules.push_back(default_rules_dir());
+  if (c.rules.empty()) c.rules.push_back(rules::shipped_rules_dir());
   const fs::path data(c.data_dir);
   if (c.database.empty()) c.database = (data / "edusight.db").string();
   if (c.hostname.empty()) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/notify/config.hpp"
 #include "edusight/core/config.hpp"  // ConfigError
 
 namespace edusight::collector {
@@ -55,6 +56,8 @@ struct CollectorConfig {
   // Rule files and directories (the engine's *.yaml); empty: the shipped rule set.
   std::vector<std::string> rules;
   AlertSettings alerts;
+  // Where alerts are announced (webhook, WeCom, DingTalk, Feishu, syslog); docs/notifications.md.
+  std::vector<notify::ChannelConfig> notifications;
   std::size_t max_group_findings = 50'000;
   std::string log_level = "info";
 };
@@ -69,9 +72,6 @@ struct ListenAddress {
   std::uint16_t port = 0;
 };
 ListenAddress parse_listen_address(const std::string& text, const std::string& origin);
-
-// Where the shipped rules are: the installed copy, or the source tree's in a build tree.
-std::string default_rules_dir();
 
 // Fills the defaults that depend on others (paths under data_dir, hostname, rules).
 void resolve_defaults(CollectorConfig& c);

@@ -111,7 +111,8 @@ ScanConfig parse_scan_config(const std::string& yaml_text, const std::string& or
   r.expect_map(root, "the configuration");
   r.only_keys(root, "the configuration",
               {"institution", "dns", "registry", "targets", "ports", "output", "agent", "limits",
-               "timeouts", "thresholds", "crawl", "discovery", "exposure", "zombie"});
+               "timeouts", "thresholds", "crawl", "discovery", "exposure", "zombie", "rules"});
+  if (const auto n = root["rules"]) c.rules = r.list(n, "rules");
 
   if (const auto n = root["institution"]) read_institution(r, n, c.institution);
   if (const auto n = root["dns"]) {
@@ -288,6 +289,11 @@ ScanConfig load_scan_config(const std::string& path) {
   for (auto* file : {&c.registry, &c.discovery.wordlist_file}) {
     if (!file->empty() && std::filesystem::path(*file).is_relative())
       *file = (dir / *file).string();
+  }
+  if (c.rules) {
+    for (auto& p : *c.rules) {
+      if (std::filesystem::path(p).is_relative()) p = (dir / p).string();
+    }
   }
   return c;
 }

@@ -330,6 +330,13 @@ RuleSet finish(Parsed p) {
 
 }  // namespace
 
+std::string shipped_rules_dir() {
+  std::error_code ec;
+  if (std::filesystem::is_directory(EDUSIGHT_INSTALLED_RULES_DIR, ec))
+    return EDUSIGHT_INSTALLED_RULES_DIR;
+  return EDUSIGHT_SOURCE_RULES_DIR;
+}
+
 RuleSet parse_rules(const std::string& yaml_text, const std::string& origin) {
   Parsed p;
   parse_into(yaml_text, origin, p);

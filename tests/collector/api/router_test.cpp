@@ -1,8 +1,11 @@
 #include "collector/api/router.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/json/parse.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "fake_store.hpp"
 #include "test_findings.hpp"
@@ -276,6 +279,118 @@ TEST_F(RouterTest, ScansPage) {
   EXPECT_EQ(s.at("last_chunk_at"), boost::json::value(format_rfc3339(kBase + 2min + 30s)));
   EXPECT_EQ(call(http::verb::get, "/api/v1/scans?offset=x").response.result(),
             http::status::bad_request);
+}
+
+AlertRecord alert_record(std::int64_t id, std::string rule, std::string subject, AlertState state,
+                         Severity severity, std::chrono::seconds age) {
+  AlertRecord a;
+  a.id = id;
+  a.rule = std::move(rule);
+  a.subject = std::move(subject);
+  a.state = state;
+  a.severity = severity;
+  a.title = "Open recursive resolver";
+  a.title_zh = "开放递归DNS解析器";
+  a.tags = {"第17条"};
+  a.first_fired = kBase - age;
+  a.last_fired = kBase - age;
+  a.renotify = 24h;
+  return a;
+}
+
+TEST_F(RouterTest, AlertsListFilterAndAcknowledge) {
+  store_.alerts.push_back(
+      alert_record(1, "dns-open-resolver", "192.0.2.54", AlertState::firing, Severity::high, 1h));
+  store_.alerts.push_back(
+      alert_record(2, "tls-weak-protocol", "legacy:443", AlertState::firing, Severity::medium, 2h));
+  store_.alerts.push_back(
+      alert_record(3, "dns-open-resolver", "192.0.2.55", AlertState::resolved, Severity::high, 3h));
+
+  auto r = call(http::verb::get, "/api/v1/alerts?state=active", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(r.route, "/api/v1/alerts");
+  auto body = json(r).as_object();
+  EXPECT_EQ(body.at("total"), 2);
+  EXPECT_EQ(body.at("items").as_array()[0].at("id"), 1);  // newest first
+  EXPECT_EQ(body.at("items").as_array()[0].at("title_zh"), "开放递归DNS解析器");
+  EXPECT_EQ(json(call(http::verb::get, "/api/v1/alerts?severity=high", "es_viewer")).at("total"),
+            2);
+  EXPECT_EQ(json(call(http::verb::get, "/api/v1/alerts?rule=tls-weak-protocol")).at("total"), 1);
+  EXPECT_EQ(call(http::verb::get, "/api/v1/alerts?state=burning").response.result(),
+            http::status::bad_request);
+
+  // A viewer may read but not acknowledge.
+  EXPECT_EQ(call(http::verb::post, "/api/v1/alerts/1/acknowledge", "es_viewer").response.result(),
+            http::status::forbidden);
+  r = call(http::verb::post, "/api/v1/alerts/1/acknowledge", "es_admin",
+           R"({"comment": "ACL fixed tonight"})");
+  ASSERT_EQ(r.response.result(), http::status::ok) << r.response.body();
+  EXPECT_EQ(r.route, "/api/v1/alerts/{id}/acknowledge");
+  body = json(r).as_object();
+  EXPECT_EQ(body.at("state"), "acknowledged");
+  EXPECT_EQ(body.at("acknowledged_by"), "root");  // the token's name
+  EXPECT_EQ(body.at("ack_comment"), "ACL fixed tonight");
+  EXPECT_EQ(body.at("acknowledged_at").as_string(), format_rfc3339(kBase));
+
+  EXPECT_EQ(call(http::verb::post, "/api/v1/alerts/3/acknowledge").response.result(),
+            http::status::conflict);
+  EXPECT_EQ(call(http::verb::post, "/api/v1/alerts/99/acknowledge").response.result(),
+            http::status::not_found);
+  EXPECT_EQ(call(http::verb::post, "/api/v1/alerts/x/acknowledge").response.result(),
+            http::status::not_found);
+  EXPECT_EQ(
+      call(http::verb::post, "/api/v1/alerts/2/acknowledge", "es_admin", "[1]").response.result(),
+      http::status::bad_request);
+  EXPECT_EQ(call(http::verb::get, "/api/v1/alerts/2").response.result(), http::status::ok);
+  EXPECT_EQ(call(http::verb::get, "/api/v1/alerts/2/acknowledge").response.result(),
+            http::status::method_not_allowed);
+}
+
+TEST_F(RouterTest, RulesAreListedAndReloadedByAdminsOnly) {
+  namespace fs = std::filesystem;
+  const fs::path file =
+      fs::temp_directory_path() / ("edusight-router-rules-" + std::to_string(::getpid()) + ".yaml");
+  const std::string good =
+      "rules:\n  - id: r1\n    kind: dns.open_resolver\n    title: {zh: 开放解析, en: Open}\n"
+      "exceptions:\n  - subject: 192.0.2.54\n    reason: 测试\n    owner: 网络中心\n"
+      "    expires: 2020-01-01\n";
+  std::ofstream(file) << good;
+  metrics::Registry registry;
+  ActiveRules rules({file.string()}, clock_, registry);
+  RouterOptions options;
+  options.token_cache_ttl = 0ms;
+  options.rules = &rules;
+  Router router(store_, clock_, random_, options);
+  auto call_with = [&](http::verb method, std::string target, std::string token) {
+    Request req{method, target, 11};
+    req.set(http::field::authorization, "Bearer " + token);
+    return router.handle(req);
+  };
+
+  auto r = call_with(http::verb::get, "/api/v1/rules", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  auto body = json(r).as_object();
+  EXPECT_EQ(body.at("rules").as_array()[0].at("id"), "r1");
+  EXPECT_EQ(body.at("exceptions").as_array()[0].at("expired"), true);
+
+  EXPECT_EQ(call_with(http::verb::post, "/api/v1/rules/reload", "es_viewer").response.result(),
+            http::status::forbidden);
+  std::ofstream(file, std::ios::trunc) << "rules:\n  - id: r1\n    kind: dns.open_resolver\n";
+  r = call_with(http::verb::post, "/api/v1/rules/reload", "es_admin");
+  EXPECT_EQ(r.response.result(), http::status::unprocessable_entity);
+  EXPECT_EQ(json(r).at("error").as_string(),
+            file.string() + ":2:5: rule r1 needs a title with zh and en");
+  EXPECT_EQ(rules.current()->rules().size(), 1u);  // still the old ones
+
+  std::ofstream(file, std::ios::trunc)
+      << good << "  - subject: 192.0.2.55\n    reason: x\n    owner: y\n    expires: 2030-01-01\n";
+  r = call_with(http::verb::post, "/api/v1/rules/reload", "es_admin");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(json(r).at("exceptions"), 2);
+  fs::remove(file);
+
+  // Without rules configured, the routes do not exist.
+  EXPECT_EQ(call(http::verb::get, "/api/v1/rules").response.result(), http::status::not_found);
 }
 
 TEST(RouteOf, Templates) {

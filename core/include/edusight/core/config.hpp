@@ -120,6 +120,9 @@ struct ScanConfig {
   DiscoveryConfig discovery;
   ExposureConfig exposure;
   ZombieConfig zombie;
+  // Rule files and directories the scan's findings are judged by; unset: the shipped rule
+  // set; empty: no rules (the probes' own severities).
+  std::optional<std::vector<std::string>> rules;
 };
 
 // Loads and validates a YAML file. Unknown keys are errors (a typo must not pass silently).

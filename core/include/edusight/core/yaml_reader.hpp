@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "edusight/core/config.hpp"
+#include "edusight/core/duration.hpp"
 
 namespace edusight {
 
@@ -123,27 +124,13 @@ class Reader {
                                      std::chrono::milliseconds lo,
                                      std::chrono::milliseconds hi) const {
     const auto s = scalar(n, what);
-    std::size_t digits = 0;
-    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
-    long long v = 0;
-    const auto [p, ec] = std::from_chars(s.data(), s.data() + digits, v);
-    const std::string unit = s.substr(digits);
-    long long scale = 0;
-    if (unit == "ms") scale = 1;
-    if (unit.empty() || unit == "s") scale = 1000;
-    if (unit == "m") scale = 60'000;
-    if (unit == "h") scale = 3'600'000;
-    if (unit == "d") scale = 86'400'000;
-    if (digits == 0 || ec != std::errc{} || p != s.data() + digits || scale == 0 ||
-        v > 1'000'000'000) {
-      fail(n, what + " must be a duration such as 500ms, 30s, 5m, 2h or 1d, not '" + s + "'");
-    }
-    const std::chrono::milliseconds d(v * scale);
-    if (d < lo || d > hi) {
+    const auto d = parse_duration(s, true);
+    if (!d) fail(n, what + " must be a duration such as 500ms, 30s, 5m, 2h or 1d, not '" + s + "'");
+    if (*d < lo || *d > hi) {
       fail(n, what + " must be between " + std::to_string(lo.count()) + "ms and " +
                   std::to_string(hi.count()) + "ms, not " + s);
     }
-    return d;
+    return *d;
   }
 
   bool boolean(const YAML::Node& n, const std::string& what) const {
