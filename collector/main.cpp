@@ -160,6 +160,14 @@ int run(const CollectorConfig& c) {
     asio::post(io, [forward_ptr, agent] { forward_ptr->close_agent(agent); });
   };
   ac.rules = &rules;
+  ac.dashboard_dir = c.api.dashboard_dir;
+  ac.institution = c.institution;
+  // The posture snapshot has its own connection and thread: building it at a million
+  // findings takes seconds, and requests must not wait for that.
+  auto posture_store = open_store(c, clock);
+  api::PostureCache posture(*posture_store, clock, registry, c.api.posture_refresh);
+  posture.start();
+  ac.posture = &posture;
   api::ApiServer api_server(io.get_executor(), ac, *api_store, registry, clock, &random);
 
   forward.start();
@@ -189,6 +197,12 @@ int run(const CollectorConfig& c) {
                  ac.tls ? "https" : "http", describe(ep));
   }
   spdlog::info("collector: database {}", c.database);
+  if (!c.api.dashboard_dir.empty()) {
+    for (const auto& ep : api_server.local_endpoints()) {
+      spdlog::info("collector: dashboard on {}://{}/ (from {})", ac.tls ? "https" : "http",
+                   describe(ep), c.api.dashboard_dir);
+    }
+  }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -201,6 +215,7 @@ int run(const CollectorConfig& c) {
   });
   io.run();
   writer.stop();  // everything handed to the writer is committed (and acked) before exit
+  posture.stop();
   if (notifier) notifier->stop();
   dispatcher.stop();  // delivers what is queued, within its drain time
   spdlog::info("collector: stopped");

@@ -111,6 +111,19 @@ void take(Builder& b, const StoredFinding& sf) {
         b.view.ipv6_score.reset();
       }
       b.view.ipv6_status = ipv6_status(f.evidence);
+      b.view.level2_total = b.view.level2_ipv6 = b.view.level3_total = b.view.level3_ipv6 = 0;
+      if (const auto* links = field(f.evidence, "links"); links && links->is_object()) {
+        auto count = [&](const char* level, const char* key) -> std::size_t {
+          const auto* l = field(links->get_object(), level);
+          if (!l || !l->is_object()) return 0;
+          const auto n = number_field(l->get_object(), key);
+          return n && *n > 0 ? static_cast<std::size_t>(*n) : 0;
+        };
+        b.view.level2_total = count("level2", "total");
+        b.view.level2_ipv6 = count("level2", "ipv6");
+        b.view.level3_total = count("level3", "total");
+        b.view.level3_ipv6 = count("level3", "ipv6");
+      }
     }
   } else if (is_port_kind(f.kind)) {
     ++b.view.exposure_count;
@@ -222,6 +235,8 @@ boost::json::object to_json(const AssetView& a) {
   }
   o["ipv6_status"] = a.ipv6_status;
   o["exposure_count"] = a.exposure_count;
+  o["links"] = {{"level2", {{"total", a.level2_total}, {"ipv6", a.level2_ipv6}}},
+                {"level3", {{"total", a.level3_total}, {"ipv6", a.level3_ipv6}}}};
   o["last_seen"] = format_rfc3339(a.last_seen);
   boost::json::array kinds;
   for (const auto& x : a.kinds) kinds.emplace_back(x);

@@ -40,6 +40,9 @@ struct AssetView {
   std::optional<int> ipv6_score;  // ipv6.readiness evidence.score
   std::string ipv6_status = "unknown";  // ready | partial | unreachable | none | unknown
   std::size_t exposure_count = 0;       // open exposure.* and tls.* findings on its ports
+  // Distinct links found at the second and third level of the site and how many of them work
+  // over IPv6 (ipv6.readiness evidence.links; zero when the site was not crawled).
+  std::size_t level2_total = 0, level2_ipv6 = 0, level3_total = 0, level3_ipv6 = 0;
   std::chrono::system_clock::time_point last_seen{};
   std::vector<std::string> kinds;  // kinds of the open findings that built the row, sorted
 };

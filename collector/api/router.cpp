@@ -7,6 +7,8 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 
 #include "collector/api/assets.hpp"
 #include "edusight/core/finding.hpp"
@@ -30,6 +32,11 @@ constexpr std::string_view kAlert = "/api/v1/alerts/{id}";
 constexpr std::string_view kAlertAck = "/api/v1/alerts/{id}/acknowledge";
 constexpr std::string_view kRules = "/api/v1/rules";
 constexpr std::string_view kRulesReload = "/api/v1/rules/reload";
+constexpr std::string_view kOverview = "/api/v1/overview";
+constexpr std::string_view kUnits = "/api/v1/reports/units";
+constexpr std::string_view kUnitsCsv = "/api/v1/reports/units.csv";
+constexpr std::string_view kComplianceHtml = "/api/v1/reports/compliance.html";
+constexpr std::string_view kDashboard = "dashboard";
 constexpr std::string_view kOther = "other";
 
 // The route template of a decoded path.
@@ -53,6 +60,12 @@ std::string_view route_of_path(std::string_view path) {
   if (segs[2] == "rules") {
     if (n == 3) return kRules;
     if (n == 4 && segs[3] == "reload") return kRulesReload;
+  }
+  if (n == 3 && segs[2] == "overview") return kOverview;
+  if (n == 4 && segs[2] == "reports") {
+    if (segs[3] == "units") return kUnits;
+    if (segs[3] == "units.csv") return kUnitsCsv;
+    if (segs[3] == "compliance.html") return kComplianceHtml;
   }
   return kOther;
 }
@@ -247,6 +260,12 @@ Routed Router::dispatch(const Request& req) {
     return {health(req), route};
   }
   if (!is_under_api(target->path)) {
+    if (!options_.dashboard_dir.empty()) {
+      if (method != http::verb::get && method != http::verb::head) {
+        return {method_not_allowed(req, "GET, HEAD"), kDashboard};
+      }
+      return {static_file(req, target->path), kDashboard};
+    }
     return {error_response(http::status::not_found, "not found", req.version()), route};
   }
 
@@ -327,6 +346,15 @@ Routed Router::dispatch(const Request& req) {
     if (!get) return {method_not_allowed(req, "GET"), route};
     return {list_rules(req), route};
   }
+  if (route == kOverview) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    return {overview(req), route};
+  }
+  if (route == kUnits || route == kUnitsCsv || route == kComplianceHtml) {
+    if (!get) return {method_not_allowed(req, "GET"), route};
+    if (const auto e = check_known(params, {})) return {bad_parameter(req, *e), route};
+    return {report(req, route), route};
+  }
   if (route == kRulesReload && options_.rules) {
     if (method != http::verb::post) return {method_not_allowed(req, "POST"), route};
     return {reload_rules(req), route};
@@ -384,14 +412,10 @@ Response Router::finding(const Request& req, std::string_view id) {
 Response Router::assets(const Request& req, const Params& params) {
   const auto parsed = parse_asset_query(params);
   if (parsed.error) return bad_parameter(req, *parsed.error);
-  // Every open finding, then filtered by kind in memory: the store cannot select a set of
-  // kind prefixes yet. Fine at campus scale (thousands of open findings).
-  FindingQuery q;
-  q.state = FindingState::open;
-  q.limit = 0;
-  auto r = store_.query(q);
-  if (!r.ok) return storage_error(req, "query findings for assets", r.error);
-  auto page = select_assets(build_assets(r.findings), parsed.value);
+  std::string error;
+  const auto p = posture(&error);
+  if (!p) return storage_error(req, "build the assets view", error);
+  auto page = select_assets(p->assets, parsed.value);
   boost::json::array items;
   items.reserve(page.items.size());
   for (const auto& a : page.items) items.emplace_back(to_json(a));
@@ -594,6 +618,109 @@ Response Router::reload_rules(const Request& req) {
   o["rules"] = r.rules;
   o["exceptions"] = r.exceptions;
   return json_response(http::status::ok, o, req.version());
+}
+
+// The snapshot when the collector keeps one (fast at a million findings), otherwise built now.
+std::shared_ptr<const Posture> Router::posture(std::string* error) {
+  if (options_.posture) {
+    if (auto p = options_.posture->current()) return p;
+  }
+  auto built = load_posture(store_, clock_.now(), error);
+  if (!built) return nullptr;
+  return std::make_shared<const Posture>(std::move(*built));
+}
+
+Response Router::overview(const Request& req) {
+  std::string error;
+  const auto p = posture(&error);
+  if (!p) return storage_error(req, "build the overview", error);
+  LiveCounts live;
+  live.alerts = store_.active_alerts_by_severity();
+  if (!live.alerts.ok) return storage_error(req, "count alerts", live.alerts.error);
+  const auto agents = store_.list_agents();
+  if (!agents.ok) return storage_error(req, "list agents", agents.error);
+  const auto now = clock_.now();
+  for (const auto& a : agents.agents) {
+    if (a.revoked) continue;
+    ++live.agents_total;
+    if (a.last_heartbeat && now - *a.last_heartbeat <= options_.agent_online_window)
+      ++live.agents_online;
+  }
+  const auto history = store_.posture_history(90);
+  if (!history.ok) return storage_error(req, "read the trend", history.error);
+  return json_response(http::status::ok, overview_json(*p, live, history), req.version());
+}
+
+Response Router::report(const Request& req, std::string_view route) {
+  std::string error;
+  const auto p = posture(&error);
+  if (!p) return storage_error(req, "build the report", error);
+  if (route == kUnits) return json_response(http::status::ok, units_json(*p), req.version());
+  Response res{http::status::ok, req.version()};
+  res.set(http::field::cache_control, "no-store");
+  const std::string date = campus_date(p->as_of);
+  if (route == kUnitsCsv) {
+    res.set(http::field::content_type, "text/csv; charset=utf-8");
+    res.set(http::field::content_disposition,
+            "attachment; filename=\"edusight-units-" + date + ".csv\"");
+    res.body() = units_csv(*p);
+  } else {
+    res.set(http::field::content_type, "text/html; charset=utf-8");
+    res.body() = compliance_html(*p, options_.institution);
+  }
+  res.prepare_payload();
+  return res;
+}
+
+namespace {
+std::string_view content_type_of(std::string_view path) {
+  const auto dot = path.rfind('.');
+  const std::string_view ext = dot == std::string_view::npos ? "" : path.substr(dot + 1);
+  if (ext == "html") return "text/html; charset=utf-8";
+  if (ext == "js" || ext == "mjs") return "text/javascript; charset=utf-8";
+  if (ext == "css") return "text/css; charset=utf-8";
+  if (ext == "json" || ext == "map") return "application/json";
+  if (ext == "svg") return "image/svg+xml";
+  if (ext == "png") return "image/png";
+  if (ext == "ico") return "image/x-icon";
+  if (ext == "woff2") return "font/woff2";
+  return "application/octet-stream";
+}
+}  // namespace
+
+// The dashboard's files. Paths are confined to the directory (no dot segments); a path
+// without an extension is one of the app's own routes and gets index.html.
+Response Router::static_file(const Request& req, std::string_view path) {
+  namespace fs = std::filesystem;
+  std::string rel;
+  for (const auto seg : path_segments(path)) {
+    if (seg.empty() || seg.front() == '.' || seg.find('\\') != std::string_view::npos) {
+      return error_response(http::status::not_found, "not found", req.version());
+    }
+    rel += (rel.empty() ? "" : "/") + std::string(seg);
+  }
+  const bool app_route = rel.empty() || rel.find('.') == std::string::npos;
+  const fs::path file = fs::path(options_.dashboard_dir) / (app_route ? "index.html" : rel);
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  if (ec || !fs::is_regular_file(file, ec) || size > 16u * 1024 * 1024) {
+    return error_response(http::status::not_found, "not found", req.version());
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string body(size, '\0');
+  if (!in.read(body.data(), static_cast<std::streamsize>(size))) {
+    return error_response(http::status::not_found, "not found", req.version());
+  }
+  Response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, content_type_of(file.string()));
+  // The bundler names assets by content hash; index.html must always be fresh.
+  res.set(http::field::cache_control,
+          app_route || rel == "index.html" ? "no-cache" : "public, max-age=3600");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body() = std::move(body);
+  res.prepare_payload();
+  if (req.method() == http::verb::head) res.body().clear();
+  return res;
 }
 
 }  // namespace edusight::collector::api

@@ -9,8 +9,9 @@
 #include <functional>
 #include <string_view>
 
-#include "collector/api/params.hpp"
 #include "collector/alerts/active_rules.hpp"
+#include "collector/api/params.hpp"
+#include "collector/api/posture.hpp"
 #include "collector/api/tokens.hpp"
 #include "collector/store/store.hpp"
 #include "edusight/core/clock.hpp"
@@ -29,6 +30,12 @@ struct RouterOptions {
   // The rules in force (GET /api/v1/rules) and their reload (POST /api/v1/rules/reload);
   // absent: those routes answer 404.
   ActiveRules* rules = nullptr;
+  // The posture snapshot for the overview, assets and reports; absent: built per request.
+  PostureCache* posture = nullptr;
+  // The built web dashboard (dashboards/web/dist), served at / without a token; empty: none.
+  std::string dashboard_dir;
+  // The institution's name in report titles.
+  std::string institution;
 };
 
 struct Routed {
@@ -83,6 +90,10 @@ class Router {
   Response alert(const Request& req, std::string_view id);
   Response acknowledge(const Request& req, std::string_view id, const TokenRecord& token);
   Response list_rules(const Request& req);
+  Response overview(const Request& req);
+  Response report(const Request& req, std::string_view route);
+  Response static_file(const Request& req, std::string_view path);
+  std::shared_ptr<const Posture> posture(std::string* error);
   Response reload_rules(const Request& req);
   Response storage_error(const Request& req, std::string_view what, const std::string& error);
 

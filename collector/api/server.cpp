@@ -70,6 +70,18 @@ struct Conn {
   bool idle = false;                    // waiting for the next request
 };
 
+RouterOptions router_options(const ApiConfig& c) {
+  RouterOptions o;
+  o.agent_online_window = c.agent_online_window;
+  o.token_cache_ttl = c.token_cache_ttl;
+  o.on_agent_revoked = c.on_agent_revoked;
+  o.rules = c.rules;
+  o.posture = c.posture;
+  o.dashboard_dir = c.dashboard_dir;
+  o.institution = c.institution;
+  return o;
+}
+
 struct ApiServer::Impl {
   Impl(asio::any_io_executor ex, ApiConfig cfg, Store& store, metrics::Registry& reg,
        const Clock& clk, Random* random)
@@ -77,9 +89,7 @@ struct ApiServer::Impl {
         config(std::move(cfg)),
         clock(clk),
         own_random(random ? nullptr : std::make_unique<CryptoRandom>()),
-        router(store, clk, random ? *random : *own_random,
-               RouterOptions{config.agent_online_window, config.token_cache_ttl,
-                             config.on_agent_revoked, config.rules}),
+        router(store, clk, random ? *random : *own_random, router_options(config)),
         registry(reg),
         requests(reg.counter("edusight_api_requests_total",
                              "HTTP API requests by route template and status code.")),

@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "collector/metrics/metrics.hpp"
 #include "collector/alerts/active_rules.hpp"
+#include "collector/api/posture.hpp"
+#include "collector/metrics/metrics.hpp"
 #include "collector/store/store.hpp"
 #include "edusight/core/clock.hpp"
 
@@ -40,6 +41,10 @@ struct ApiConfig {
   std::function<void(const std::string&)> on_agent_revoked;
   // The rules in force, for GET /api/v1/rules and POST /api/v1/rules/reload; not owned.
   ActiveRules* rules = nullptr;
+  // The posture snapshot (not owned); null: built per request.
+  PostureCache* posture = nullptr;
+  std::string dashboard_dir;  // the built web dashboard, served at /; empty: none
+  std::string institution;    // in report titles
 };
 
 class ApiServer {

@@ -71,9 +71,11 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
   CollectorConfig c;
   if (root.IsNull()) return c;
   r.expect_map(root, "the collector configuration");
-  r.only_keys(root, "the collector configuration",
-              {"data_dir", "hostname", "certificate_names", "database", "forward", "api",
-               "max_group_findings", "log_level", "rules", "alerts", "notifications"});
+  r.only_keys(
+      root, "the collector configuration",
+      {"data_dir", "hostname", "certificate_names", "database", "forward", "api",
+       "max_group_findings", "log_level", "rules", "alerts", "notifications", "institution"});
+  if (root["institution"]) c.institution = r.scalar(root["institution"], "institution");
   if (root["data_dir"]) c.data_dir = r.scalar(root["data_dir"], "data_dir");
   if (root["hostname"]) c.hostname = r.scalar(root["hostname"], "hostname");
   if (root["certificate_names"]) {
@@ -138,7 +140,13 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
   }
   if (const auto a = root["api"]) {
     r.expect_map(a, "api");
-    r.only_keys(a, "api", {"listen", "tls", "agent_online_window"});
+    r.only_keys(a, "api",
+                {"listen", "tls", "agent_online_window", "dashboard_dir", "posture_refresh"});
+    if (a["dashboard_dir"]) c.api.dashboard_dir = r.scalar(a["dashboard_dir"], "api.dashboard_dir");
+    if (a["posture_refresh"]) {
+      c.api.posture_refresh = r.duration(a["posture_refresh"], "api.posture_refresh",
+                                         milliseconds(100), milliseconds(3'600'000));
+    }
     if (a["listen"]) c.api.listen = read_listen(r, a["listen"], "api.listen");
     if (a["tls"]) read_tls(r, a["tls"], "api.tls", c.api.tls);
     if (a["agent_online_window"]) {
@@ -153,8 +161,9 @@ CollectorConfig load_collector_config(const std::string& path) {
   CollectorConfig c = parse_collector_config(read_config_text(path), path);
   // Paths in the file are relative to it, not to wherever the collector was started.
   const auto dir = std::filesystem::path(path).parent_path();
-  for (std::string* p : {&c.data_dir, &c.database, &c.forward.tls.cert_file,
-                         &c.forward.tls.key_file, &c.api.tls.cert_file, &c.api.tls.key_file}) {
+  for (std::string* p :
+       {&c.data_dir, &c.database, &c.forward.tls.cert_file, &c.forward.tls.key_file,
+        &c.api.tls.cert_file, &c.api.tls.key_file, &c.api.dashboard_dir}) {
     if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (dir / *p).string();
   }
   for (auto& p : c.rules) {
@@ -170,6 +179,17 @@ CollectorConfig load_collector_config(const std::string& path) {
 void resolve_defaults(CollectorConfig& c) {
   namespace fs = std::filesystem;
   if (c.rules.empty()) c.rules.push_back(rules::shipped_rules_dir());
+  if (c.api.dashboard_dir.empty()) {
+    std::error_code ec;
+    for (const char* dir : {EDUSIGHT_INSTALLED_DASHBOARD_DIR, EDUSIGHT_SOURCE_DASHBOARD_DIR}) {
+      if (fs::is_regular_file(fs::path(dir) / "index.html", ec)) {
+        c.api.dashboard_dir = dir;
+        break;
+      }
+    }
+  } else if (c.api.dashboard_dir == "none") {
+    c.api.dashboard_dir.clear();
+  }
   const fs::path data(c.data_dir);
   if (c.database.empty()) c.database = (data / "edusight.db").string();
   if (c.hostname.empty()) {

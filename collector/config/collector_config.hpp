@@ -34,6 +34,11 @@ struct ApiSettings {
   std::vector<std::string> listen{"127.0.0.1:8080"};
   ListenerTls tls{false, {}, {}};
   std::chrono::milliseconds agent_online_window{90'000};
+  // The built web dashboard served at /; empty: the installed or the source tree's build,
+  // if there is one. "none" serves no dashboard.
+  std::string dashboard_dir;
+  // How often the posture snapshot (overview, systems, reports) may be rebuilt.
+  std::chrono::milliseconds posture_refresh{2'000};
 };
 
 struct AlertSettings {
@@ -60,6 +65,8 @@ struct CollectorConfig {
   std::vector<notify::ChannelConfig> notifications;
   std::size_t max_group_findings = 50'000;
   std::string log_level = "info";
+  // The institution's name, in report titles.
+  std::string institution;
 };
 
 // Throws ConfigError (file:line:column: what is wrong); unknown keys are refused.

@@ -13,6 +13,7 @@ namespace edusight::collector {
 
 FindingStore::~FindingStore() = default;
 AlertStore::~AlertStore() = default;
+PostureStore::~PostureStore() = default;
 AgentStore::~AgentStore() = default;
 TokenStore::~TokenStore() = default;
 ScanStore::~ScanStore() = default;
@@ -250,7 +251,17 @@ CREATE INDEX alerts_by_last_fired ON alerts (last_fired);
 CREATE INDEX alerts_pending ON alerts (id) WHERE resolved_notified = 0;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
+// Version 5: the daily posture figures behind the dashboards' trends, and an index that
+// lets the open-findings-by-severity count read only the open rows.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE posture_history (
+  date TEXT PRIMARY KEY,
+  figures TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX findings_open_by_severity ON findings (severity) WHERE state = 'open';
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 constexpr const char* kColumns =
@@ -1295,6 +1306,87 @@ Result SqliteStore::mark_notified(std::span<const NotifiedMark> marks) {
     return r;
   }
   return Result::success();
+}
+
+// ---- posture ----
+
+namespace {
+std::string read_count(sqlite3_stmt* s, std::pair<int, std::int64_t>& row) {
+  row = {sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1)};
+  return {};
+}
+}  // namespace
+
+SeverityCounts SqliteStore::open_findings_by_severity() {
+  SeverityCounts out;
+  std::vector<std::pair<int, std::int64_t>> rows;
+  out.ok = select(
+      "SELECT severity, count(*) FROM findings WHERE state = 'open' GROUP BY severity",
+      [](sqlite3_stmt*) {}, read_count, rows, out.error, "count open findings");
+  for (const auto& [severity, n] : rows) {
+    if (severity >= 0 && severity < 5) out.by_severity[static_cast<std::size_t>(severity)] = n;
+  }
+  return out;
+}
+
+SeverityCounts SqliteStore::active_alerts_by_severity() {
+  SeverityCounts out;
+  std::vector<std::pair<int, std::int64_t>> rows;
+  out.ok = select(
+      "SELECT severity, count(*) FROM alerts WHERE state <> 'resolved' GROUP BY severity",
+      [](sqlite3_stmt*) {}, read_count, rows, out.error, "count active alerts");
+  for (const auto& [severity, n] : rows) {
+    if (severity >= 0 && severity < 5) out.by_severity[static_cast<std::size_t>(severity)] = n;
+  }
+  return out;
+}
+
+Result SqliteStore::record_posture(const PostureDay& day) {
+  const std::string figures = boost::json::serialize(day.figures);
+  return run(
+      "INSERT INTO posture_history (date, figures) VALUES (?1, ?2) "
+      "ON CONFLICT (date) DO UPDATE SET figures = excluded.figures",
+      [&](sqlite3_stmt* s) {
+        bind_text(s, 1, day.date);
+        bind_text(s, 2, figures);
+      },
+      "record posture");
+}
+
+PostureHistory SqliteStore::posture_history(std::size_t days) {
+  PostureHistory out;
+  out.ok = select(
+      "SELECT date, figures FROM (SELECT date, figures FROM posture_history "
+      "ORDER BY date DESC LIMIT ?1) ORDER BY date",
+      [&](sqlite3_stmt* s) { sqlite3_bind_int64(s, 1, static_cast<std::int64_t>(days)); },
+      [](sqlite3_stmt* s, PostureDay& d) -> std::string {
+        d.date = column_text(s, 0);
+        boost::system::error_code ec;
+        auto v = boost::json::parse(column_text(s, 1), ec);
+        if (ec || !v.is_object()) return "posture of " + d.date + " is unreadable";
+        d.figures = std::move(v.get_object());
+        return {};
+      },
+      out.days, out.error, "posture history");
+  return out;
+}
+
+// SQLite's data_version changes when another connection commits; our own commits are
+// counted on top, so both kinds of change are seen.
+std::int64_t SqliteStore::data_version() {
+  std::vector<std::int64_t> rows;
+  std::string error;
+  if (!select(
+          "PRAGMA data_version", [](sqlite3_stmt*) {},
+          [](sqlite3_stmt* s, std::int64_t& v) {
+            v = sqlite3_column_int64(s, 0);
+            return std::string();
+          },
+          rows, error, "data version") ||
+      rows.empty()) {
+    return -1;
+  }
+  return rows.front() + static_cast<std::int64_t>(sqlite3_total_changes64(db_.get()));
 }
 
 }  // namespace edusight::collector

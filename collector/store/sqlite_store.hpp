@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 namespace edusight::collector {
 
 // The schema version this build writes; see migrate() in sqlite_store.cpp.
-inline constexpr int kSqliteSchemaVersion = 4;
+inline constexpr int kSqliteSchemaVersion = 5;
 
 class SqliteStore final : public Store {
  public:
@@ -50,6 +50,12 @@ class SqliteStore final : public Store {
                            const std::string& comment) override;
   DueList due_notifications(std::size_t limit) override;
   Result mark_notified(std::span<const NotifiedMark> marks) override;
+
+  SeverityCounts open_findings_by_severity() override;
+  SeverityCounts active_alerts_by_severity() override;
+  Result record_posture(const PostureDay& day) override;
+  PostureHistory posture_history(std::size_t days) override;
+  std::int64_t data_version() override;
 
  private:
   struct DbCloser {

@@ -2,6 +2,7 @@
 // The collector's storage layer: where findings from many agents land, deduplicated by chunk
 // and tracked through their open/resolved lifecycle. Errors are values on this path: a bad
 // batch or a broken database must not take the collector down with an exception.
+#include <array>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstddef>
@@ -298,11 +299,43 @@ class AlertStore {
   virtual Result mark_notified(std::span<const NotifiedMark> marks) = 0;
 };
 
+// ---- Posture: the figures dashboards and reports show ----
+
+struct SeverityCounts {
+  bool ok = false;
+  std::string error;
+  std::array<std::size_t, 5> by_severity{};  // indexed by Severity
+};
+
+struct PostureDay {
+  std::string date;  // YYYY-MM-DD
+  boost::json::object figures;
+};
+
+struct PostureHistory {
+  bool ok = false;
+  std::string error;
+  std::vector<PostureDay> days;  // oldest first
+};
+
+class PostureStore {
+ public:
+  virtual ~PostureStore();
+  virtual SeverityCounts open_findings_by_severity() = 0;
+  virtual SeverityCounts active_alerts_by_severity() = 0;
+  // One row a day; a later call the same day replaces it (the day's last figures stay).
+  virtual Result record_posture(const PostureDay& day) = 0;
+  virtual PostureHistory posture_history(std::size_t days) = 0;
+  // Changes whenever anything was committed since the last call; -1: unknown (assume so).
+  virtual std::int64_t data_version() = 0;
+};
+
 // Everything the collector keeps, behind one object (SQLite now, PostgreSQL later).
 class Store : public FindingStore,
               public AgentStore,
               public TokenStore,
               public ScanStore,
-              public AlertStore {};
+              public AlertStore,
+              public PostureStore {};
 
 }  // namespace edusight::collector

@@ -200,6 +200,45 @@ class FakeStore final : public Store {
   }
 
   DueList due_notifications(std::size_t) override { return DueList{true, {}, {}}; }
+
+  std::vector<PostureDay> history;
+  SeverityCounts open_findings_by_severity() override {
+    SeverityCounts c;
+    c.ok = !fail;
+    for (const auto& f : findings) {
+      if (f.state == FindingState::open)
+        ++c.by_severity[static_cast<std::size_t>(f.finding.severity)];
+    }
+    return c;
+  }
+  SeverityCounts active_alerts_by_severity() override {
+    SeverityCounts c;
+    c.ok = !fail;
+    for (const auto& a : alerts) {
+      if (a.state != AlertState::resolved) ++c.by_severity[static_cast<std::size_t>(a.severity)];
+    }
+    return c;
+  }
+  Result record_posture(const PostureDay& day) override {
+    for (auto& d : history) {
+      if (d.date == day.date) {
+        d = day;
+        return Result::success();
+      }
+    }
+    history.push_back(day);
+    return Result::success();
+  }
+  PostureHistory posture_history(std::size_t days) override {
+    PostureHistory h;
+    h.ok = true;
+    h.days = history;
+    if (h.days.size() > days)
+      h.days.erase(h.days.begin(), h.days.end() - static_cast<std::ptrdiff_t>(days));
+    return h;
+  }
+  std::int64_t data_version() override { return version; }
+  std::int64_t version = 0;
   Result mark_notified(std::span<const NotifiedMark>) override { return Result::success(); }
 
  private:

@@ -45,9 +45,15 @@ class RouterTest : public ::testing::Test {
   FakeStore store_{clock_};
   SeededRandom random_{42};
   std::vector<std::string> revoked_;
-  Router router_{store_, clock_, random_, RouterOptions{90s, 0ms, [this](const std::string& id) {
-                                                          revoked_.push_back(id);
-                                                        }}};
+  Router router_{store_, clock_, random_, options()};
+
+  RouterOptions options() {
+    RouterOptions o;
+    o.agent_online_window = 90s;
+    o.token_cache_ttl = 0ms;
+    o.on_agent_revoked = [this](const std::string& id) { revoked_.push_back(id); };
+    return o;
+  }
 };
 
 TEST_F(RouterTest, HealthzAnswersWithoutTokenAndReportsStoreTrouble) {
@@ -391,6 +397,77 @@ TEST_F(RouterTest, RulesAreListedAndReloadedByAdminsOnly) {
 
   // Without rules configured, the routes do not exist.
   EXPECT_EQ(call(http::verb::get, "/api/v1/rules").response.result(), http::status::not_found);
+}
+
+TEST_F(RouterTest, OverviewAndReports) {
+  store_.findings.push_back(stored("asset.discovered", "www.demo-univ.edu.cn",
+                                   testing::discovery_evidence(true, true, true, "信息化办公室")));
+  store_.findings.push_back(stored("asset.unregistered", "lab.demo-univ.edu.cn",
+                                   testing::discovery_evidence(true, true, false)));
+  auto r = call(http::verb::get, "/api/v1/overview", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok) << r.response.body();
+  EXPECT_EQ(r.route, "/api/v1/overview");
+  EXPECT_EQ(json(r).at("systems").at("total"), 2);
+  EXPECT_EQ(json(r).at("systems").at("unregistered"), 1);
+
+  r = call(http::verb::get, "/api/v1/reports/units", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(json(r).at("units").as_array().size(), 2u);
+
+  r = call(http::verb::get, "/api/v1/reports/units.csv", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(r.response[http::field::content_type], "text/csv; charset=utf-8");
+  EXPECT_EQ(r.response[http::field::content_disposition],
+            "attachment; filename=\"edusight-units-" + campus_date(kBase) + ".csv\"");
+  EXPECT_EQ(r.response.body().rfind("\xEF\xBB\xBF", 0), 0u);
+
+  r = call(http::verb::get, "/api/v1/reports/compliance.html", "es_viewer");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(r.response[http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_EQ(call(http::verb::get, "/api/v1/reports/units.csv", "").response.result(),
+            http::status::unauthorized);
+  EXPECT_EQ(call(http::verb::get, "/api/v1/reports/units?x=1").response.result(),
+            http::status::bad_request);
+}
+
+TEST_F(RouterTest, ServesTheDashboardConfinedToItsDirectory) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("edusight-dashboard-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "assets");
+  std::ofstream(dir / "index.html") << "<!doctype html><title>edusight</title>";
+  std::ofstream(dir / "assets" / "app-1a2b.js") << "console.log(1)";
+  std::ofstream(dir.parent_path() / "secret.txt") << "no";
+  RouterOptions options;
+  options.token_cache_ttl = 0ms;
+  options.dashboard_dir = dir.string();
+  Router router(store_, clock_, random_, options);
+  auto get = [&](std::string target, http::verb method = http::verb::get) {
+    Request req{method, target, 11};
+    return router.handle(req);
+  };
+  auto r = get("/");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(r.response[http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_EQ(r.response[http::field::cache_control], "no-cache");
+  EXPECT_EQ(r.route, "dashboard");
+  r = get("/assets/app-1a2b.js");
+  ASSERT_EQ(r.response.result(), http::status::ok);
+  EXPECT_EQ(r.response[http::field::content_type], "text/javascript; charset=utf-8");
+  EXPECT_EQ(r.response.body(), "console.log(1)");
+  // The app's own routes get index.html; nothing outside the directory is reachable.
+  EXPECT_EQ(get("/alerts").response.body(), "<!doctype html><title>edusight</title>");
+  EXPECT_EQ(get("/../secret.txt").response.result(), http::status::not_found);
+  EXPECT_EQ(get("/%2e%2e/secret.txt").response.result(), http::status::not_found);
+  EXPECT_EQ(get("/assets/missing.js").response.result(), http::status::not_found);
+  EXPECT_EQ(get("/", http::verb::post).response.result(), http::status::method_not_allowed);
+  r = get("/", http::verb::head);
+  EXPECT_EQ(r.response.result(), http::status::ok);
+  EXPECT_TRUE(r.response.body().empty());
+  // The API still needs its token.
+  EXPECT_EQ(get("/api/v1/overview").response.result(), http::status::unauthorized);
+  fs::remove_all(dir);
+  fs::remove(dir.parent_path() / "secret.txt");
 }
 
 TEST(RouteOf, Templates) {
