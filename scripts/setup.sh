@@ -15,8 +15,9 @@ packages=(
   iproute2 nsd unbound nginx-light openssl dnsutils curl procps python3 tcpdump sqlite3
   # generated captures for the passive-monitoring tests; a syslog receiver for the alert tests
   python3-scapy rsyslog
-  # outside Forward clients for the interoperability test (npm packages, from the lockfile)
-  nodejs
+  # outside Forward clients for the interoperability test, the dashboard's build and its
+  # browser tests (npm packages, from the lockfiles); headless Chromium with a CJK font
+  nodejs chromium fonts-wqy-microhei
   # benchmark peers
   dnsperf nmap tshark time
 )
@@ -29,15 +30,24 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 
-# npm packages the tests use, exactly as the lockfiles say (npm ci), once.
+# npm packages the tests and the dashboard use, exactly as the lockfiles say (npm ci), once;
+# then the dashboard is built (dashboards/web/dist, served by the collector) when it is
+# missing or older than its sources or lockfile.
 node_deps() {
   local dir
-  for dir in "$root/tests/interop"; do
+  for dir in "$root/tests/interop" "$root/dashboards/web" "$root/tests/browser"; do
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
       echo "setup: npm ci in ${dir#"$root"/}" >&2
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) && touch "$dir/node_modules"
     fi
   done
+  local web="$root/dashboards/web"
+  if [ ! -f "$web/dist/index.html" ] ||
+    [ -n "$(find "$web/src" "$web/index.html" "$web/build.mjs" "$web/package-lock.json" \
+      -newer "$web/dist/index.html" -print -quit)" ]; then
+    echo "setup: building the dashboard (dashboards/web/dist)" >&2
+    (cd "$web" && npm run --silent build >&2)
+  fi
 }
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -118,7 +118,7 @@ std::string html_escape(const std::string& s) {
 }
 
 std::string unit_name(const UnitReport& u) {
-  return u.owner_unit.empty() ? "（名录未登记责任单位）" : u.owner_unit;
+  return u.owner_unit.empty() ? "（未填写责任单位）" : u.owner_unit;
 }
 
 }  // namespace
@@ -293,8 +293,8 @@ std::string compliance_html(const Posture& p, const std::string& institution) {
       "th{background:#eee}h1{font-size:22px}h2{font-size:17px;margin-top:1.5em}"
       ".num{text-align:right}@media print{body{margin:0}h2{page-break-after:avoid}"
       "table{page-break-inside:auto}tr{page-break-inside:avoid}}</style></head><body>\n";
-  h += "<h1>" + html_escape(institution.empty() ? "信息系统" : institution) +
-       " 信息系统合规报表</h1>\n";
+  h += "<h1>" + (institution.empty() ? "" : html_escape(institution) + " ") +
+       "信息系统合规报表</h1>\n";
   h += "<p>数据截至 " + html_escape(format_rfc3339(p.as_of)) +
        "（UTC）。依据《教育部关于加强新时代教育管理信息化工作的通知》第3、4、14、16、17条。</p>\n";
   h +=
