@@ -15,13 +15,13 @@ namespace edusight::agent {
 
 namespace {
 
-// Durations as the schedules write them (agent/schedule.hpp), located like other errors.
+// Durations as the schedules write them (core/schedule.hpp), located like other errors.
 std::chrono::milliseconds duration(const Reader& r, const YAML::Node& n, const std::string& what,
                                    std::chrono::milliseconds lo) {
   const auto s = r.scalar(n, what);
   std::chrono::milliseconds d{};
   try {
-    d = parse_duration(s);
+    d = duration_or_throw(s);
   } catch (const std::invalid_argument& e) {
     r.fail(n, what + ": " + e.what());
   }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/schedule.hpp"
+#include "edusight/core/schedule.hpp"
 #include "edusight/core/config.hpp"
 
 namespace edusight::agent {

@@ -18,6 +18,7 @@
 
 #include "collector/alerts/active_rules.hpp"
 #include "collector/alerts/alert_notifier.hpp"
+#include "collector/api/report_jobs.hpp"
 #include "collector/api/server.hpp"
 #include "collector/api/tokens.hpp"
 #include "collector/config/collector_config.hpp"
@@ -168,6 +169,20 @@ int run(const CollectorConfig& c) {
   api::PostureCache posture(*posture_store, clock, registry, c.api.posture_refresh);
   posture.start();
   ac.posture = &posture;
+  std::vector<api::ReportJob> report_jobs;
+  for (const auto& r : c.reports) {
+    api::ReportJob job;
+    job.name = r.name;
+    job.schedule = Schedule::parse(r.schedule);
+    job.csv = r.csv;
+    job.html = r.html;
+    job.dir = r.dir;
+    job.keep = r.keep;
+    report_jobs.push_back(std::move(job));
+  }
+  api::ReportJobs reports(
+      std::move(report_jobs), [&posture] { return posture.current(); }, clock, c.institution);
+  reports.start();
   api::ApiServer api_server(io.get_executor(), ac, *api_store, registry, clock, &random);
 
   forward.start();
@@ -215,6 +230,7 @@ int run(const CollectorConfig& c) {
   });
   io.run();
   writer.stop();  // everything handed to the writer is committed (and acked) before exit
+  reports.stop();
   posture.stop();
   if (notifier) notifier->stop();
   dispatcher.stop();  // delivers what is queued, within its drain time

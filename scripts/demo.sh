@@ -63,6 +63,7 @@ agent="$build/agent/edusight-agent"
 cat >"$demo/collector.yaml" <<YAML
 data_dir: $demo/collector
 hostname: collector.demo-univ.edu.cn
+institution: 示范大学
 certificate_names: ["$uplink_host"]
 forward:
   listen: ["[$uplink_host]:24224", "127.0.0.1:24224"]
@@ -120,6 +121,9 @@ if [ "$complete" != "True" ]; then
 fi
 
 api "/api/v1/findings?limit=1000&state=open" | python3 "$here/scripts/summarize_findings.py"
+# The posture snapshot follows the store within a couple of seconds.
+sleep 3
+api "/api/v1/overview" | python3 "$here/scripts/summarize_overview.py" || true
 cat <<WHERE
 
 Where to look (everything stays up; stop it with: bash scripts/demo.sh stop)
@@ -130,4 +134,7 @@ Where to look (everything stays up; stop it with: bash scripts/demo.sh stop)
   Logs:      $demo/collector.log, $demo/agent.log
   Database:  $demo/collector/edusight.db (SQLite)
   The campus: $campus exec-agent CMD... runs CMD on the agent's side of the campus
+  Reports:   http://127.0.0.1:$api_port/api/v1/reports/units.csv (with the token; also from the dashboard)
+
+Dashboard: http://127.0.0.1:$api_port/   (sign in with the admin token: $token)
 WHERE

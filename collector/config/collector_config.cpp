@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "edusight/core/schedule.hpp"
 #include "edusight/core/yaml_reader.hpp"
 #include "rules/engine/rule_set.hpp"
 
@@ -71,11 +72,48 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
   CollectorConfig c;
   if (root.IsNull()) return c;
   r.expect_map(root, "the collector configuration");
-  r.only_keys(
-      root, "the collector configuration",
-      {"data_dir", "hostname", "certificate_names", "database", "forward", "api",
-       "max_group_findings", "log_level", "rules", "alerts", "notifications", "institution"});
+  r.only_keys(root, "the collector configuration",
+              {"data_dir", "hostname", "certificate_names", "database", "forward", "api",
+               "max_group_findings", "log_level", "rules", "alerts", "notifications", "institution",
+               "reports"});
   if (root["institution"]) c.institution = r.scalar(root["institution"], "institution");
+  if (const auto list = root["reports"]) {
+    if (!list.IsSequence()) r.fail(list, "reports must be a list of report jobs");
+    for (const auto& n : list) {
+      r.expect_map(n, "each report job");
+      r.only_keys(n, "a report job", {"name", "schedule", "formats", "dir", "keep"});
+      ReportJobSettings job;
+      if (!n["name"] || !n["schedule"]) r.fail(n, "a report job needs a name and a schedule");
+      job.name = r.nonempty(n["name"], "the report job's name");
+      if (job.name.find_first_of("/\\") != std::string::npos || job.name.front() == '.')
+        r.fail(n["name"], "a report job's name becomes a file name: no '/', '\\' or leading '.'");
+      job.schedule = r.nonempty(n["schedule"], "the report job's schedule");
+      try {
+        Schedule::parse(job.schedule);
+      } catch (const std::invalid_argument& e) {
+        r.fail(n["schedule"], std::string("schedule: ") + e.what());
+      }
+      if (n["formats"]) {
+        const auto formats = r.list(n["formats"], "formats");
+        job.csv = job.html = false;
+        for (const auto& f : formats) {
+          if (f == "csv")
+            job.csv = true;
+          else if (f == "html")
+            job.html = true;
+          else
+            r.fail(n["formats"], "formats are csv and html, not '" + f + "'");
+        }
+      }
+      if (n["dir"]) job.dir = r.nonempty(n["dir"], "the report job's dir");
+      if (n["keep"]) job.keep = static_cast<std::size_t>(r.integer(n["keep"], "keep", 1, 100000));
+      for (const auto& other : c.reports) {
+        if (other.name == job.name)
+          r.fail(n["name"], "report job '" + job.name + "' is defined twice");
+      }
+      c.reports.push_back(std::move(job));
+    }
+  }
   if (root["data_dir"]) c.data_dir = r.scalar(root["data_dir"], "data_dir");
   if (root["hostname"]) c.hostname = r.scalar(root["hostname"], "hostname");
   if (root["certificate_names"]) {
@@ -169,6 +207,10 @@ CollectorConfig load_collector_config(const std::string& path) {
   for (auto& p : c.rules) {
     if (std::filesystem::path(p).is_relative()) p = (dir / p).string();
   }
+  for (auto& job : c.reports) {
+    if (!job.dir.empty() && std::filesystem::path(job.dir).is_relative())
+      job.dir = (dir / job.dir).string();
+  }
   for (auto& n : c.notifications) {
     if (!n.ca_file.empty() && std::filesystem::path(n.ca_file).is_relative())
       n.ca_file = (dir / n.ca_file).string();
@@ -179,6 +221,9 @@ CollectorConfig load_collector_config(const std::string& path) {
 void resolve_defaults(CollectorConfig& c) {
   namespace fs = std::filesystem;
   if (c.rules.empty()) c.rules.push_back(rules::shipped_rules_dir());
+  for (auto& job : c.reports) {
+    if (job.dir.empty()) job.dir = (fs::path(c.data_dir) / "reports").string();
+  }
   if (c.api.dashboard_dir.empty()) {
     std::error_code ec;
     for (const char* dir : {EDUSIGHT_INSTALLED_DASHBOARD_DIR, EDUSIGHT_SOURCE_DASHBOARD_DIR}) {

@@ -49,6 +49,16 @@ struct AlertSettings {
   std::string link_base;
 };
 
+// A scheduled compliance report (collector/api/report_jobs.hpp).
+struct ReportJobSettings {
+  std::string name;
+  std::string schedule;  // cron or @every, UTC (core/schedule.hpp)
+  bool csv = true;
+  bool html = true;
+  std::string dir;  // empty: <data_dir>/reports
+  std::size_t keep = 60;
+};
+
 struct CollectorConfig {
   std::string data_dir = "/var/lib/edusight-collector";
   // Our name in the Forward handshake and in the self-signed certificate.
@@ -67,6 +77,7 @@ struct CollectorConfig {
   std::string log_level = "info";
   // The institution's name, in report titles.
   std::string institution;
+  std::vector<ReportJobSettings> reports;
 };
 
 // Throws ConfigError (file:line:column: what is wrong); unknown keys are refused.

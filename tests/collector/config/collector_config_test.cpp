@@ -45,6 +45,41 @@ log_level: debug
   EXPECT_EQ(c.max_group_findings, 1000u);
 }
 
+TEST(CollectorConfig, RulesAlertsNotificationsAndReports) {
+  CollectorConfig c = parse_collector_config(R"(
+institution: 示范大学
+rules: [/etc/edusight/rules, local.yaml]
+alerts: {poll_interval: 500ms, link_base: https://edusight.demo-univ.edu.cn}
+notifications:
+  - {name: security-center, type: webhook, url: "https://hooks.demo-univ.edu.cn/es"}
+reports:
+  - {name: weekly, schedule: "0 0 * * 1", formats: [csv]}
+  - {name: monthly, schedule: "@monthly", dir: /srv/reports, keep: 12}
+api: {dashboard_dir: none, posture_refresh: 5s}
+)",
+                                             "c.yaml");
+  c.data_dir = "/srv/es";
+  resolve_defaults(c);
+  EXPECT_EQ(c.institution, "示范大学");
+  EXPECT_EQ(c.rules, (std::vector<std::string>{"/etc/edusight/rules", "local.yaml"}));
+  EXPECT_EQ(c.alerts.poll_interval, std::chrono::milliseconds(500));
+  ASSERT_EQ(c.notifications.size(), 1u);
+  EXPECT_EQ(c.notifications[0].name, "security-center");
+  ASSERT_EQ(c.reports.size(), 2u);
+  EXPECT_TRUE(c.reports[0].csv);
+  EXPECT_FALSE(c.reports[0].html);
+  EXPECT_EQ(c.reports[0].dir, "/srv/es/reports");
+  EXPECT_EQ(c.reports[1].dir, "/srv/reports");
+  EXPECT_EQ(c.reports[1].keep, 12u);
+  EXPECT_TRUE(c.api.dashboard_dir.empty());  // "none": no dashboard
+  EXPECT_EQ(c.api.posture_refresh, std::chrono::seconds(5));
+  // Without rules configured, the shipped set.
+  CollectorConfig d = parse_collector_config("", "c.yaml");
+  resolve_defaults(d);
+  ASSERT_EQ(d.rules.size(), 1u);
+  EXPECT_NE(d.rules[0].find("rules"), std::string::npos);
+}
+
 TEST(CollectorConfig, ErrorsNameFileLineAndProblem) {
   struct Case {
     const char* yaml;
@@ -58,6 +93,11 @@ TEST(CollectorConfig, ErrorsNameFileLineAndProblem) {
            Case{"forward:\n  tls: {cert_file: a.crt}\n", "c.yaml:2:", "needs both cert_file"},
            Case{"log_level: loud\n", "c.yaml:1:", "log_level must be"},
            Case{"forward: [\n", "c.yaml:", ""},
+           Case{"reports:\n  - {name: w, schedule: \"61 * * * *\"}\n", "c.yaml:2:", "schedule:"},
+           Case{"reports:\n  - {name: ../w, schedule: \"@daily\"}\n", "c.yaml:2:", "file name"},
+           Case{"reports:\n  - {name: w, schedule: \"@daily\", formats: [pdf]}\n",
+                "c.yaml:2:", "formats are csv and html"},
+           Case{"notifications:\n  - {name: x, type: fax}\n", "c.yaml:2:", ""},
        }) {
     try {
       parse_collector_config(c.yaml, "c.yaml");

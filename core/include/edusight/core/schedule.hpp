@@ -1,7 +1,7 @@
 #pragma once
-// When jobs run: cron expressions and fixed intervals, always evaluated in UTC (an agent's
-// local time zone must not shift campus-wide scan windows; write "0 19 * * *" for 03:00 in
-// China Standard Time).
+// When jobs run (the agent's scans, the collector's reports): cron expressions and fixed intervals,
+// always evaluated in UTC (an agent's local time zone must not shift campus-wide scan windows;
+// write "0 19 * * *" for 03:00 in China Standard Time).
 //
 //   "m h dom mon dow"  five fields; each `*`, a number, a list `a,b`, a range `a-b`, a step
 //                      `*/n` or `a-b/n` (or `a/n`: from a to the field's end). dow 0-7, 0 and 7
@@ -17,10 +17,11 @@
 
 #include "edusight/core/clock.hpp"
 
-namespace edusight::agent {
+namespace edusight {
 
-// "500ms", "30s", "5m", "2h", "1d"; throws std::invalid_argument with a clear message.
-std::chrono::milliseconds parse_duration(std::string_view text);
+// "500ms", "30s", "5m", "2h", "1d" (core/duration.hpp); throws std::invalid_argument with a
+// clear message.
+std::chrono::milliseconds duration_or_throw(std::string_view text);
 
 class Schedule {
  public:
@@ -49,4 +50,4 @@ class Schedule {
 // A delay uniform in [0, max], drawn from `random` (spreads agents that share a schedule).
 std::chrono::milliseconds draw_jitter(std::chrono::milliseconds max, Random& random);
 
-}  // namespace edusight::agent
+}  // namespace edusight

@@ -1,10 +1,10 @@
-#include "agent/schedule.hpp"
+#include "edusight/core/schedule.hpp"
 
 #include <gtest/gtest.h>
 
 #include "edusight/core/finding.hpp"
 
-namespace edusight::agent {
+namespace edusight {
 namespace {
 
 namespace chr = std::chrono;
@@ -108,16 +108,16 @@ TEST(Schedule, ParseErrorsSayWhatIsWrong) {
 }
 
 TEST(Duration, Units) {
-  EXPECT_EQ(parse_duration("500ms"), 500ms);
-  EXPECT_EQ(parse_duration("30s"), 30s);
-  EXPECT_EQ(parse_duration("5m"), 5min);
-  EXPECT_EQ(parse_duration("2h"), 2h);
-  EXPECT_EQ(parse_duration("1d"), 24h);
-  EXPECT_THROW(parse_duration("5"), std::invalid_argument);
-  EXPECT_THROW(parse_duration("m"), std::invalid_argument);
-  EXPECT_THROW(parse_duration("-5s"), std::invalid_argument);
-  EXPECT_THROW(parse_duration("1.5h"), std::invalid_argument);
-  EXPECT_THROW(parse_duration("99999999999d"), std::invalid_argument);
+  EXPECT_EQ(duration_or_throw("500ms"), 500ms);
+  EXPECT_EQ(duration_or_throw("30s"), 30s);
+  EXPECT_EQ(duration_or_throw("5m"), 5min);
+  EXPECT_EQ(duration_or_throw("2h"), 2h);
+  EXPECT_EQ(duration_or_throw("1d"), 24h);
+  EXPECT_THROW(duration_or_throw("5"), std::invalid_argument);
+  EXPECT_THROW(duration_or_throw("m"), std::invalid_argument);
+  EXPECT_THROW(duration_or_throw("-5s"), std::invalid_argument);
+  EXPECT_THROW(duration_or_throw("1.5h"), std::invalid_argument);
+  EXPECT_THROW(duration_or_throw("99999999999d"), std::invalid_argument);
 }
 
 TEST(Jitter, StaysWithinItsBoundAndSpreads) {
@@ -141,4 +141,4 @@ TEST(Jitter, SameSeedSameDelays) {
 }
 
 }  // namespace
-}  // namespace edusight::agent
+}  // namespace edusight

@@ -1,4 +1,4 @@
-#include "agent/schedule.hpp"
+#include "edusight/core/schedule.hpp"
 
 #include <charconv>
 #include <stdexcept>
@@ -6,7 +6,7 @@
 
 #include "edusight/core/duration.hpp"
 
-namespace edusight::agent {
+namespace edusight {
 
 namespace chr = std::chrono;
 
@@ -83,8 +83,8 @@ std::bitset<N> parse_field(std::string_view text, const char* name, int lo, int 
 
 }  // namespace
 
-chr::milliseconds parse_duration(std::string_view text) {
-  if (auto d = edusight::parse_duration(text)) return *d;
+chr::milliseconds duration_or_throw(std::string_view text) {
+  if (auto d = parse_duration(text)) return *d;
   throw std::invalid_argument("'" + std::string(text) +
                               "' is not a duration (a whole number and a unit: 500ms, 30s, 5m, "
                               "2h, 1d)");
@@ -99,7 +99,7 @@ Schedule Schedule::parse(std::string_view text) {
     const auto rest = trim(expr.substr(6));
     if (rest.empty() || expr.size() == 6 || (expr[6] != ' ' && expr[6] != '\t'))
       throw std::invalid_argument("'@every' needs an interval, e.g. '@every 30m'");
-    s.interval_ = parse_duration(rest);
+    s.interval_ = duration_or_throw(rest);
     if (s.interval_ < chr::seconds(1))
       throw std::invalid_argument("'" + s.text_ + "': the interval must be at least 1s");
     return s;
@@ -162,4 +162,4 @@ chr::milliseconds draw_jitter(chr::milliseconds max, Random& random) {
   return chr::milliseconds(random.below(static_cast<std::uint64_t>(max.count()) + 1));
 }
 
-}  // namespace edusight::agent
+}  // namespace edusight
