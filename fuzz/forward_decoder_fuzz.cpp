@@ -17,19 +17,11 @@
 #include <vector>
 
 #include "codec.hpp"
+#include "fuzz_check.hpp"
 
 namespace {
 
 namespace fw = edusight::forward;
-
-// Not assert(): release builds (-DNDEBUG) must check too.
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 // Inputs above this are not interesting for framing and would make byte-by-byte slow.
 constexpr std::size_t kMaxInput = 1u << 20;

@@ -14,20 +14,12 @@
 #include <cstring>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "probes/passive/decode.hpp"
 
 namespace {
 
 namespace pv = edusight::passive;
-
-// Not assert(): release builds (-DNDEBUG) must check too.
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 bool inside(std::string_view v, const std::uint8_t* data, std::size_t size) {
   if (v.empty()) return true;

@@ -63,10 +63,11 @@ AlertNotifier::AlertNotifier(AlertStore& store, notify::Dispatcher& dispatcher,
       store_errors_(metrics
                         .counter("edusight_alert_notifier_store_errors_total",
                                  "Failed reads or marks of due alert notices (retried).")
-                        .with()) {}
+                        .with()),
+      thread_(options_.poll_interval, [this] { pass(); }) {}
 
 void AlertNotifier::start() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  thread_.start();
 }
 
 AlertNotifier::~AlertNotifier() {
@@ -74,12 +75,7 @@ AlertNotifier::~AlertNotifier() {
 }
 
 void AlertNotifier::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.stop();
 }
 
 std::size_t AlertNotifier::poll_once() {
@@ -108,15 +104,9 @@ std::size_t AlertNotifier::poll_once() {
   return marks.size();
 }
 
-void AlertNotifier::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    // A full batch means more may be due: go again at once, a bounded number of times.
-    for (int round = 0; round < 50 && poll_once() == options_.batch; ++round) {
-    }
-    lock.lock();
-    wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+void AlertNotifier::pass() {
+  // A full batch means more may be due: go again at once, a bounded number of times.
+  for (int round = 0; round < 50 && poll_once() == options_.batch; ++round) {
   }
 }
 

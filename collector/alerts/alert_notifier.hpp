@@ -4,14 +4,12 @@
 // (which never blocks) and marked, so a restart neither loses nor repeats them, and ingest
 // never waits for a webhook or a SIEM.
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "collector/metrics/metrics.hpp"
 #include "collector/notify/dispatcher.hpp"
 #include "collector/store/store.hpp"
+#include "edusight/core/periodic.hpp"
 
 namespace edusight::collector {
 
@@ -43,17 +41,14 @@ class AlertNotifier {
   void stop();
 
  private:
-  void run();
+  void pass();
 
   AlertStore& store_;
   notify::Dispatcher& dispatcher_;
   AlertNotifierOptions options_;
   metrics::Value& handed_out_;
   metrics::Value& store_errors_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicThread thread_;  // last: it runs pass(), which uses the members above
 };
 
 }  // namespace edusight::collector

@@ -211,14 +211,10 @@ std::vector<AssetView> build_assets(std::span<const StoredFinding> findings) {
 boost::json::object to_json(const AssetView& a) {
   boost::json::object o;
   o["name"] = a.name;
-  boost::json::array addrs;
-  for (const auto& x : a.addresses) addrs.emplace_back(x);
-  o["addresses"] = std::move(addrs);
+  o["addresses"] = to_json_array(a.addresses);
   o["own_domain"] = a.own_domain;
   o["own_address"] = a.own_address;
-  boost::json::array sources;
-  for (const auto& x : a.sources) sources.emplace_back(x);
-  o["sources"] = std::move(sources);
+  o["sources"] = to_json_array(a.sources);
   o["ownership"] = a.ownership;
   o["registered"] = a.registered;
   o["unregistered"] = a.unregistered;
@@ -238,9 +234,7 @@ boost::json::object to_json(const AssetView& a) {
   o["links"] = {{"level2", {{"total", a.level2_total}, {"ipv6", a.level2_ipv6}}},
                 {"level3", {{"total", a.level3_total}, {"ipv6", a.level3_ipv6}}}};
   o["last_seen"] = format_rfc3339(a.last_seen);
-  boost::json::array kinds;
-  for (const auto& x : a.kinds) kinds.emplace_back(x);
-  o["kinds"] = std::move(kinds);
+  o["kinds"] = to_json_array(a.kinds);
   return o;
 }
 

@@ -153,6 +153,17 @@ std::optional<ParamError> parse_page(const Params& params, Page& page) {
   return std::nullopt;
 }
 
+namespace {
+// `severity`: the minimum severity, by name.
+std::optional<ParamError> severity_param(const Params& params, std::optional<Severity>& out) {
+  if (const auto v = text_param(params, "severity")) {
+    out = parse_severity(*v);
+    if (!out) return error("severity", "must be one of info, low, medium, high, critical");
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 Parsed<FindingQuery> parse_finding_query(const Params& params) {
   Parsed<FindingQuery> out;
   auto& q = out.value;
@@ -162,13 +173,7 @@ Parsed<FindingQuery> parse_finding_query(const Params& params) {
     return out;
   q.kind = text_param(params, "kind");
   q.subject = text_param(params, "subject");
-  if (const auto v = text_param(params, "severity")) {
-    q.min_severity = parse_severity(*v);
-    if (!q.min_severity) {
-      out.error = error("severity", "must be one of info, low, medium, high, critical");
-      return out;
-    }
-  }
+  if ((out.error = severity_param(params, q.min_severity))) return out;
   if (const auto v = text_param(params, "state")) {
     q.state = parse_finding_state(*v);
     if (!q.state) {
@@ -193,13 +198,7 @@ Parsed<AlertQuery> parse_alert_query(const Params& params) {
     return out;
   q.rule = text_param(params, "rule");
   q.subject = text_param(params, "subject");
-  if (const auto v = text_param(params, "severity")) {
-    q.min_severity = parse_severity(*v);
-    if (!q.min_severity) {
-      out.error = error("severity", "must be one of info, low, medium, high, critical");
-      return out;
-    }
-  }
+  if ((out.error = severity_param(params, q.min_severity))) return out;
   if (const auto v = text_param(params, "state")) {
     if (*v == "active") {
       q.active = true;

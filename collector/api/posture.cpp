@@ -19,12 +19,6 @@ boost::json::object ratio_json(const Ratio& r) {
   return {{"total", r.total}, {"ipv6", r.ipv6}, {"rate", rate(r)}};
 }
 
-boost::json::array names_json(const std::vector<std::string>& v) {
-  boost::json::array a;
-  for (const auto& s : v) a.emplace_back(s);
-  return a;
-}
-
 constexpr const char* kSeverityNames[] = {"info", "low", "medium", "high", "critical"};
 
 boost::json::object severity_json(const std::array<std::size_t, 5>& counts) {
@@ -253,9 +247,9 @@ boost::json::object units_json(const Posture& p) {
          {{"checked", u.homepage.total}, {"ipv6", u.homepage.ipv6}, {"rate", rate(u.homepage)}}},
         {"level2", ratio_json(u.level2)},
         {"level3", ratio_json(u.level3)},
-        {"dual_non_own", names_json(u.dual_non_own)},
-        {"unregistered", names_json(u.unregistered)},
-        {"zombie", names_json(u.zombie)},
+        {"dual_non_own", to_json_array(u.dual_non_own)},
+        {"unregistered", to_json_array(u.unregistered)},
+        {"zombie", to_json_array(u.zombie)},
         {"exposure", u.exposure}});
   }
   return {{"as_of", format_rfc3339(p.as_of)}, {"units", std::move(units)}};
@@ -373,23 +367,19 @@ PostureCache::PostureCache(Store& store, const Clock& clock, metrics::Registry& 
       failures_(metrics
                     .counter("edusight_posture_build_failures_total",
                              "Posture snapshots that could not be built (the last one stays).")
-                    .with()) {}
+                    .with()),
+      thread_(refresh_, [this] { refresh_once(); }) {}
 
 PostureCache::~PostureCache() {
   stop();
 }
 
 void PostureCache::start() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  thread_.start();
 }
 
 void PostureCache::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  thread_.stop();
 }
 
 bool PostureCache::refresh_once() {
@@ -418,16 +408,6 @@ bool PostureCache::refresh_once() {
   build_ms_.set(
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - started).count());
   return true;
-}
-
-void PostureCache::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    refresh_once();
-    lock.lock();
-    wake_.wait_for(lock, refresh_, [this] { return stopping_; });
-  }
 }
 
 }  // namespace edusight::collector::api

@@ -8,17 +8,15 @@
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "collector/api/assets.hpp"
 #include "collector/metrics/metrics.hpp"
 #include "collector/store/store.hpp"
 #include "edusight/core/clock.hpp"
+#include "edusight/core/periodic.hpp"
 
 namespace edusight::collector::api {
 
@@ -93,7 +91,6 @@ class PostureCache {
   bool refresh_once();
 
  private:
-  void run();
   Store& store_;
   const Clock& clock_;
   std::chrono::milliseconds refresh_;
@@ -102,10 +99,7 @@ class PostureCache {
   metrics::Value& builds_;
   metrics::Value& build_ms_;
   metrics::Value& failures_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicThread thread_;  // last: it runs refresh_once(), which uses the members above
 };
 
 }  // namespace edusight::collector::api

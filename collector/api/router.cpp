@@ -182,9 +182,7 @@ boost::json::object to_json(const AlertRecord& a) {
   o["severity"] = edusight::to_string(a.severity);
   o["title"] = a.title;
   o["title_zh"] = a.title_zh;
-  boost::json::array tags;
-  for (const auto& t : a.tags) tags.emplace_back(t);
-  o["tags"] = std::move(tags);
+  o["tags"] = to_json_array(a.tags);
   o["remediation"] = {{"en", a.remediation}, {"zh", a.remediation_zh}};
   o["state"] = to_string(a.state);
   o["first_fired"] = format_rfc3339(a.first_fired);
@@ -572,16 +570,12 @@ Response Router::list_rules(const Request& req) {
   for (const auto& r : set->rules()) {
     boost::json::object o;
     o["id"] = r.id;
-    boost::json::array kinds;
-    for (const auto& k : r.kinds) kinds.emplace_back(k);
-    o["kinds"] = std::move(kinds);
+    o["kinds"] = to_json_array(r.kinds);
     o["title"] = text_json(r.title);
     o["description"] = text_json(r.description);
     o["remediation"] = text_json(r.remediation);
     o["severity"] = r.severity ? boost::json::value(edusight::to_string(*r.severity)) : nullptr;
-    boost::json::array tags;
-    for (const auto& t : r.tags) tags.emplace_back(t);
-    o["tags"] = std::move(tags);
+    o["tags"] = to_json_array(r.tags);
     o["alert"] = r.alert;
     o["renotify_seconds"] = r.renotify.count();
     o["origin"] = r.origin;
@@ -597,10 +591,8 @@ Response Router::list_rules(const Request& req) {
                                              {"expired", now >= e.expires},
                                              {"origin", e.origin}});
   }
-  boost::json::array paths;
-  for (const auto& p : options_.rules->paths()) paths.emplace_back(p);
   boost::json::object o;
-  o["paths"] = std::move(paths);
+  o["paths"] = to_json_array(options_.rules->paths());
   o["rules"] = std::move(rules);
   o["exceptions"] = std::move(exceptions);
   return json_response(http::status::ok, o, req.version());

@@ -146,9 +146,7 @@ std::string webhook_json(const Notification& n) {
   alert["severity_zh"] = severity_zh(a.severity);
   alert["title"] = a.title;
   alert["title_zh"] = a.title_zh;
-  boost::json::array tags;
-  for (const auto& t : a.tags) tags.emplace_back(t);
-  alert["tags"] = std::move(tags);
+  alert["tags"] = to_json_array(a.tags);
   alert["remediation"] = a.remediation;
   alert["remediation_zh"] = a.remediation_zh;
   alert["state"] = a.state;

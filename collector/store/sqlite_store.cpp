@@ -295,12 +295,6 @@ class ResetGuard {
 };
 
 // SQLITE_STATIC: every bound string outlives the step that reads it.
-boost::json::array string_array(const std::vector<std::string>& v) {
-  boost::json::array a;
-  for (const auto& x : v) a.emplace_back(x);
-  return a;
-}
-
 void bind_text(sqlite3_stmt* s, int index, std::string_view v) {
   sqlite3_bind_text(s, index, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
@@ -669,7 +663,7 @@ Result SqliteStore::apply(const Batch& batch) {
   }
   std::string tags;
   for (const rules::AlertIntent& a : batch.alerts) {
-    tags = boost::json::serialize(string_array(a.tags));
+    tags = boost::json::serialize(to_json_array(a.tags));
     sqlite3_stmt* s = upsert_alert_.get();
     ResetGuard g(s);
     bind_text(s, 1, a.rule);
@@ -1317,28 +1311,27 @@ std::string read_count(sqlite3_stmt* s, std::pair<int, std::int64_t>& row) {
 }
 }  // namespace
 
-SeverityCounts SqliteStore::open_findings_by_severity() {
+SeverityCounts SqliteStore::count_by_severity(const char* sql, const char* what) {
   SeverityCounts out;
   std::vector<std::pair<int, std::int64_t>> rows;
   out.ok = select(
-      "SELECT severity, count(*) FROM findings WHERE state = 'open' GROUP BY severity",
-      [](sqlite3_stmt*) {}, read_count, rows, out.error, "count open findings");
+      sql, [](sqlite3_stmt*) {}, read_count, rows, out.error, what);
   for (const auto& [severity, n] : rows) {
     if (severity >= 0 && severity < 5) out.by_severity[static_cast<std::size_t>(severity)] = n;
   }
   return out;
 }
 
+SeverityCounts SqliteStore::open_findings_by_severity() {
+  return count_by_severity(
+      "SELECT severity, count(*) FROM findings WHERE state = 'open' GROUP BY severity",
+      "count open findings");
+}
+
 SeverityCounts SqliteStore::active_alerts_by_severity() {
-  SeverityCounts out;
-  std::vector<std::pair<int, std::int64_t>> rows;
-  out.ok = select(
+  return count_by_severity(
       "SELECT severity, count(*) FROM alerts WHERE state <> 'resolved' GROUP BY severity",
-      [](sqlite3_stmt*) {}, read_count, rows, out.error, "count active alerts");
-  for (const auto& [severity, n] : rows) {
-    if (severity >= 0 && severity < 5) out.by_severity[static_cast<std::size_t>(severity)] = n;
-  }
-  return out;
+      "count active alerts");
 }
 
 Result SqliteStore::record_posture(const PostureDay& day) {

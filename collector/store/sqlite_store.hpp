@@ -89,6 +89,7 @@ class SqliteStore final : public Store {
   Result sqlite_error(std::string_view what) const;
   sqlite3_stmt* query_statement(unsigned mask, bool count, Result& error);
   sqlite3_stmt* cached(const char* sql, Result& error);
+  SeverityCounts count_by_severity(const char* sql, const char* what);
 
   std::string path_;
   const Clock& clock_;

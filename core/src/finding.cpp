@@ -197,12 +197,6 @@ std::optional<Finding> from_json(const boost::json::object& r, std::string* erro
 }
 
 namespace {
-boost::json::array string_array(const std::vector<std::string>& v) {
-  boost::json::array a;
-  a.reserve(v.size());
-  for (const auto& s : v) a.emplace_back(s);
-  return a;
-}
 
 bool read_strings(const boost::json::object& o, std::string_view key,
                   std::vector<std::string>& out) {
@@ -217,11 +211,18 @@ bool read_strings(const boost::json::object& o, std::string_view key,
 }
 }  // namespace
 
+boost::json::array to_json_array(const std::vector<std::string>& v) {
+  boost::json::array a;
+  a.reserve(v.size());
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
 boost::json::object to_json(const Policy& p) {
   boost::json::object o;
-  o["rules"] = string_array(p.rules);
-  o["alerting"] = string_array(p.alerting);
-  o["tags"] = string_array(p.tags);
+  o["rules"] = to_json_array(p.rules);
+  o["alerting"] = to_json_array(p.alerting);
+  o["tags"] = to_json_array(p.tags);
   if (!p.remediation.empty() || !p.remediation_zh.empty()) {
     o["remediation"] = {{"en", p.remediation}, {"zh", p.remediation_zh}};
   }

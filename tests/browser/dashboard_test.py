@@ -16,6 +16,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "integration"))
+from collector_harness import wait_for  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CAMPUS = os.path.join(ROOT, "tests", "testbed", "campus.sh")
@@ -38,16 +42,6 @@ def log(msg):
 
 def in_agent_ns(*cmd, **kw):
     return subprocess.Popen([CAMPUS, "exec-agent", *cmd], env=kw.pop("env", ENV), **kw)
-
-
-def wait_for(predicate, timeout, step=0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def main():

@@ -699,7 +699,7 @@ TEST_F(SqliteStoreTest, AlertFiltersAndTotals) {
 }
 
 TEST_F(SqliteStoreTest, VersionThreeDatabasesMigrateKeepingTheirFindings) {
-  // A v3 file: the current schema minus v4's additions, with one finding in it.
+  // A v3 file: the current schema minus v4's and v5's additions, with one finding in it.
   {
     SqliteStore store(path_, clock_);
     ASSERT_TRUE(store
@@ -710,6 +710,7 @@ TEST_F(SqliteStoreTest, VersionThreeDatabasesMigrateKeepingTheirFindings) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE posture_history; DROP INDEX findings_open_by_severity; "
                          "DROP TABLE alerts; ALTER TABLE findings DROP COLUMN policy; "
                          "ALTER TABLE findings DROP COLUMN alerting; PRAGMA user_version = 3",
                          nullptr, nullptr, nullptr),

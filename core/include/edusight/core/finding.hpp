@@ -1,6 +1,7 @@
 #pragma once
 // The finding record of ../shared/finding-catalog.md: the one model that probes produce and
 // that sinks, rules, the collector and reports consume.
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <optional>
@@ -50,6 +51,8 @@ struct Finding {
 };
 
 boost::json::object to_json(const Policy& p);
+// A list of strings as a JSON array (names, tags, addresses...).
+boost::json::array to_json_array(const std::vector<std::string>& v);
 // Reads what to_json(Policy) wrote; false (and `error`) on a malformed object.
 bool policy_from_json(const boost::json::value& v, Policy& out, std::string* error);
 
