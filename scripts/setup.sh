@@ -11,6 +11,8 @@ packages=(
   libcurl4-openssl-dev libldns-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libpsl-dev libyaml-cpp-dev libcli11-dev libgumbo-dev
   libsqlite3-dev libssl-dev zlib1g-dev libpcap-dev
+  # the PostgreSQL store: libpq, and a server the tests start in a temporary directory
+  postgresql libpq-dev
   # the namespace test bed and demonstration campus
   iproute2 nsd unbound nginx-light openssl dnsutils curl procps python3 tcpdump sqlite3
   # generated captures for the passive-monitoring tests; a syslog receiver for the alert tests
@@ -82,6 +84,13 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for svc in nginx nsd unbound; do
   pkill -x "$svc" 2>/dev/null || true
 done
+# postgresql-common creates a "main" cluster on install; the tests run their own servers, so
+# stop that one should it have started (by its cluster, not by process name).
+if command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters --no-header 2>/dev/null | while read -r ver name _ status _; do
+    [ "$status" = online ] && pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
+  done
+fi
 "$here/fetch-msgpack.sh" >&2
 node_deps
 echo "setup: done" >&2
