@@ -8,7 +8,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-${EDUSIGHT_BUILD_DIR:-$here/../build}}" && pwd)
 status=0
-for b in dns web portscan ownership agent collector; do
+for b in dns web portscan ownership agent collector dashboard; do
   echo "=== bench/$b"
   bash "$here/$b/run.sh" "$build" || { echo "bench/$b: failed (exit $?)"; status=1; }
 done

@@ -73,6 +73,6 @@ struct AssetPage {
   std::size_t total = 0;  // rows matching the filters
   std::vector<AssetView> items;
 };
-AssetPage select_assets(std::vector<AssetView> all, const AssetQuery& q);
+AssetPage select_assets(const std::vector<AssetView>& all, const AssetQuery& q);
 
 }  // namespace edusight::collector::api

@@ -202,6 +202,7 @@ CollectorConfig load_collector_config(const std::string& path) {
   for (std::string* p :
        {&c.data_dir, &c.database, &c.forward.tls.cert_file, &c.forward.tls.key_file,
         &c.api.tls.cert_file, &c.api.tls.key_file, &c.api.dashboard_dir}) {
+    if (p == &c.api.dashboard_dir && *p == "none") continue;  // a word, not a path
     if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (dir / *p).string();
   }
   for (auto& p : c.rules) {

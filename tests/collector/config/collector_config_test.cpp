@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 namespace edusight::collector {
 namespace {
 
@@ -78,6 +81,15 @@ api: {dashboard_dir: none, posture_refresh: 5s}
   resolve_defaults(d);
   ASSERT_EQ(d.rules.size(), 1u);
   EXPECT_NE(d.rules[0].find("rules"), std::string::npos);
+}
+
+TEST(CollectorConfig, DashboardNoneInAFileIsAWordNotAPath) {
+  const auto path = std::filesystem::temp_directory_path() / "edusight-collector-none.yaml";
+  std::ofstream(path) << "api: {dashboard_dir: none}\n";
+  CollectorConfig c = load_collector_config(path.string());
+  resolve_defaults(c);
+  EXPECT_TRUE(c.api.dashboard_dir.empty());
+  std::filesystem::remove(path);
 }
 
 TEST(CollectorConfig, ErrorsNameFileLineAndProblem) {
