@@ -33,18 +33,11 @@ std::size_t total(const std::array<std::size_t, 5>& counts) {
   return n;
 }
 
-struct CampusFigures {
-  std::size_t systems = 0, registered = 0, unregistered = 0, zombie = 0;
-  std::map<std::string, std::size_t> by_ownership;
-  std::map<std::string, std::size_t> by_status;
-  Ratio checked, level2, level3;
-};
-
-CampusFigures campus_figures(const Posture& p) {
+CampusFigures campus_figures(const std::vector<AssetView>& assets) {
   CampusFigures c;
   for (const auto cls : kOwnershipClasses) c.by_ownership[std::string(cls)] = 0;
   for (const char* s : {"ready", "partial", "unreachable", "none", "unknown"}) c.by_status[s] = 0;
-  for (const auto& a : p.assets) {
+  for (const auto& a : assets) {
     ++c.by_ownership[a.ownership];
     if (!counts_as_system(a)) continue;
     ++c.systems;
@@ -167,6 +160,7 @@ Posture build_posture(std::vector<AssetView> assets, const std::array<std::size_
   p.as_of = now;
   p.assets = std::move(assets);
   p.open_findings = open;
+  p.campus = campus_figures(p.assets);
   std::map<std::string, UnitReport> units;
   for (const auto& a : p.assets) {
     if (!counts_as_system(a)) continue;
@@ -195,7 +189,7 @@ Posture build_posture(std::vector<AssetView> assets, const std::array<std::size_
 
 boost::json::object overview_json(const Posture& p, const LiveCounts& live,
                                   const PostureHistory& history) {
-  const auto c = campus_figures(p);
+  const auto& c = p.campus;
   boost::json::object by_ownership, by_status;
   for (const auto& [k, v] : c.by_ownership) by_ownership[k] = v;
   for (const auto& [k, v] : c.by_status) by_status[k] = v;
@@ -228,7 +222,7 @@ boost::json::object overview_json(const Posture& p, const LiveCounts& live,
 }
 
 boost::json::object day_figures(const Posture& p, std::size_t open_alerts) {
-  const auto c = campus_figures(p);
+  const auto& c = p.campus;
   return {{"systems", c.systems},
           {"ipv6_support_rate", rate(c.checked)},
           {"dual_non_own", c.by_ownership.at("dual_non_own")},
@@ -277,7 +271,7 @@ std::string units_csv(const Posture& p) {
 }
 
 std::string compliance_html(const Posture& p, const std::string& institution) {
-  const auto c = campus_figures(p);
+  const auto& c = p.campus;
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
       "<title>信息系统合规报表</title><style>"

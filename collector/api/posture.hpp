@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,10 +36,19 @@ struct UnitReport {
   std::size_t exposure = 0;
 };
 
+// The campus-wide figures, computed once per snapshot.
+struct CampusFigures {
+  std::size_t systems = 0, registered = 0, unregistered = 0, zombie = 0;
+  std::map<std::string, std::size_t> by_ownership;
+  std::map<std::string, std::size_t> by_status;
+  Ratio checked, level2, level3;
+};
+
 struct Posture {
   std::chrono::system_clock::time_point as_of{};
   std::vector<AssetView> assets;  // sorted by name
   std::array<std::size_t, 5> open_findings{};
+  CampusFigures campus;
   std::vector<UnitReport> units;  // by owner unit; the unnamed one last
 };
 

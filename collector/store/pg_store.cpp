@@ -12,19 +12,11 @@
 #include <thread>
 #include <utility>
 
+#include "collector/store/micros.hpp"
+
 namespace edusight::collector {
 
 namespace {
-
-// Times are integer microseconds since the Unix epoch, as in the SQLite store: exact, and
-// they compare without conversion.
-std::int64_t to_micros(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
-TimePoint from_micros(std::int64_t us) {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(us)));
-}
 
 // Version 1: the whole schema of SqliteStore version 5. Each later version appends a step to
 // kPgMigrations; never edit a shipped step. Text keys are COLLATE "C": byte order, as SQLite

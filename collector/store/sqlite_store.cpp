@@ -9,6 +9,8 @@
 #include <string_view>
 #include <utility>
 
+#include "collector/store/micros.hpp"
+
 namespace edusight::collector {
 
 FindingStore::~FindingStore() = default;
@@ -72,16 +74,6 @@ std::optional<FindingState> parse_finding_state(std::string_view s) {
 namespace {
 
 using TimePoint = std::chrono::system_clock::time_point;
-
-// Times are stored as integer microseconds since the Unix epoch: exact, compact, and they
-// sort and compare in SQL without parsing.
-std::int64_t to_micros(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
-TimePoint from_micros(std::int64_t us) {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(us)));
-}
 
 // Version 1. Each later version appends a step to kMigrations; never edit a shipped step.
 constexpr const char* kSchemaV1 = R"sql(
