@@ -1,6 +1,5 @@
 // edusight-agent: the campus agent. `scan` runs one scan and prints findings (and, with
 // --collector, delivers them through the spool); `run` is the scheduled agent.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "agent/spool.hpp"
 #include "edusight/core/config.hpp"
 #include "edusight/core/finding.hpp"
+#include "edusight/core/logging.hpp"
 #include "edusight/core/names.hpp"
 #include "edusight/core/sink.hpp"
 #include "rules/engine/rule_set.hpp"
@@ -442,9 +442,8 @@ void add_collector_options(CLI::App& app, ScanFlags& flags, const std::string& w
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto logger = spdlog::stderr_color_mt("edusight");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // stdout carries findings; logs go to stderr (the journal, under systemd).
+  edusight::setup_logging(edusight::LogStream::err, "%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
   CLI::App app{
       "edusight-agent: IPv6 readiness, discovery and security posture of a campus network"};
