@@ -396,8 +396,10 @@ bool PostureCache::refresh_once() {
     spdlog::warn("api: cannot record the day's posture: {}", r.error);
   }
   current_.store(std::make_shared<const Posture>(std::move(*posture)));
-  // Read again after our own write, so the next pass does not rebuild for it.
-  built_version_ = store_.data_version();
+  // The version read before the build: anything committed while it ran (by this collector's
+  // writer or by another collector) shows as a change at the next pass. Our own
+  // record_posture does not count (store.hpp).
+  built_version_ = version;
   builds_.add();
   build_ms_.set(
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - started).count());

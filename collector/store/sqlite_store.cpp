@@ -1328,6 +1328,15 @@ SeverityCounts SqliteStore::active_alerts_by_severity() {
 
 Result SqliteStore::record_posture(const PostureDay& day) {
   const std::string figures = boost::json::serialize(day.figures);
+  const std::int64_t before = db_ ? sqlite3_total_changes64(db_.get()) : 0;
+  // Left out of data_version: recording figures is not a change to the figures' data.
+  struct Count {
+    SqliteStore& store;
+    std::int64_t before;
+    ~Count() {
+      if (store.db_) store.posture_changes_ += sqlite3_total_changes64(store.db_.get()) - before;
+    }
+  } count{*this, before};
   return run(
       "INSERT INTO posture_history (date, figures) VALUES (?1, ?2) "
       "ON CONFLICT (date) DO UPDATE SET figures = excluded.figures",
@@ -1357,7 +1366,7 @@ PostureHistory SqliteStore::posture_history(std::size_t days) {
 }
 
 // SQLite's data_version changes when another connection commits; our own commits are
-// counted on top, so both kinds of change are seen.
+// counted on top (but for record_posture's), so both kinds of change are seen.
 std::int64_t SqliteStore::data_version() {
   std::vector<std::int64_t> rows;
   std::string error;
@@ -1371,7 +1380,8 @@ std::int64_t SqliteStore::data_version() {
       rows.empty()) {
     return -1;
   }
-  return rows.front() + static_cast<std::int64_t>(sqlite3_total_changes64(db_.get()));
+  return rows.front() + static_cast<std::int64_t>(sqlite3_total_changes64(db_.get())) -
+         posture_changes_;
 }
 
 }  // namespace edusight::collector

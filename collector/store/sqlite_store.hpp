@@ -95,6 +95,8 @@ class SqliteStore final : public Store {
   const Clock& clock_;
   std::unique_ptr<sqlite3, DbCloser> db_;
   Result status_;
+  // Rows record_posture changed on this connection: left out of data_version.
+  std::int64_t posture_changes_ = 0;
   Stmt begin_, commit_, rollback_;
   Stmt insert_chunk_, upsert_finding_, upsert_scan_, complete_scan_, clear_scanned_,
       insert_scanned_, resolve_, resolve_listed_, upsert_alert_, resolve_alerts_;

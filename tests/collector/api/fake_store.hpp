@@ -2,6 +2,7 @@
 // An in-memory Store for unit tests: findings are placed directly, filters behave as the
 // interface documents, and `fail` turns every call into a storage error.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ class FakeStore final : public Store {
 
   QueryResult query(const FindingQuery& q) override {
     ++calls;
+    if (during_query) during_query();
     QueryResult r;
     if (fail) return failed(r);
     std::vector<StoredFinding> rows;
@@ -239,6 +241,8 @@ class FakeStore final : public Store {
   }
   std::int64_t data_version() override { return version; }
   std::int64_t version = 0;
+  // Runs inside query(): stands for another connection committing meanwhile.
+  std::function<void()> during_query;
   Result mark_notified(std::span<const NotifiedMark>) override { return Result::success(); }
 
  private:

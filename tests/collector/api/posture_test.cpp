@@ -144,5 +144,24 @@ TEST_F(PostureTest, TheCacheRebuildsOnlyWhenTheDataChangedAndRecordsTheDay) {
   EXPECT_NE(registry.render().find("edusight_posture_builds_total 2"), std::string::npos);
 }
 
+// A commit that lands while a snapshot is being built (another collector's, or this one's
+// writer) must bring a rebuild at the next pass, not be taken as already seen.
+TEST_F(PostureTest, ACommitDuringTheBuildIsSeenAtTheNextPass) {
+  metrics::Registry registry;
+  PostureCache cache(store_, clock_, registry);
+  bool committed = false;
+  store_.during_query = [&] {
+    if (committed) return;
+    committed = true;
+    store_.findings.push_back(stored("asset.discovered", "late.demo-univ.edu.cn",
+                                     discovery_evidence(true, true, true, "图书馆")));
+    ++store_.version;
+  };
+  EXPECT_TRUE(cache.refresh_once());
+  EXPECT_TRUE(cache.refresh_once());  // the late commit: built again
+  EXPECT_EQ(cache.current()->assets.size(), 6u);
+  EXPECT_FALSE(cache.refresh_once());
+}
+
 }  // namespace
 }  // namespace edusight::collector::api

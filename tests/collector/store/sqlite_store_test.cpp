@@ -73,6 +73,22 @@ class SqliteStoreTest : public ::testing::Test {
   ManualClock clock_{kStart};
 };
 
+// data_version moves with commits on this connection and on others, but not with
+// record_posture: a snapshot recording its figures is no reason to build it again.
+TEST_F(SqliteStoreTest, DataVersionMovesWithCommitsButNotWithRecordedPosture) {
+  SqliteStore reader(path_, clock_);
+  SqliteStore writer(path_, clock_);
+  const auto v1 = reader.data_version();
+  ASSERT_NE(v1, -1);
+  ASSERT_TRUE(reader.record_posture({"2026-09-04", {{"open", 1}}}).ok);
+  EXPECT_EQ(reader.data_version(), v1);
+  ASSERT_TRUE(writer.commit_batch(make_batch("ag", "c1", "s1", {make_finding("k", "x")})).ok);
+  const auto v2 = reader.data_version();
+  EXPECT_NE(v2, v1);
+  ASSERT_TRUE(reader.add_agent("campus-a", "key").ok);
+  EXPECT_NE(reader.data_version(), v2);
+}
+
 TEST_F(SqliteStoreTest, CommitAndQueryRoundTrips) {
   SqliteStore store(path_, clock_);
   ASSERT_TRUE(store.status().ok) << store.status().error;
