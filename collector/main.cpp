@@ -26,7 +26,11 @@
 #include "collector/ingest/tls.hpp"
 #include "collector/ingest/writer.hpp"
 #include "collector/store/sqlite_store.hpp"
+#ifdef EDUSIGHT_HAVE_POSTGRESQL
+#include "collector/store/pg_store.hpp"
+#endif
 #include "edusight/core/crypto.hpp"
+#include "edusight/core/logging.hpp"
 #include "rules/engine/rule_tests.hpp"
 
 #ifndef EDUSIGHT_VERSION
@@ -61,8 +65,21 @@ void prepare_data_dir(const CollectorConfig& c) {
   ::chmod(c.data_dir.c_str(), 0700);
 }
 
-std::unique_ptr<SqliteStore> open_store(const CollectorConfig& c, const Clock& clock) {
+// Each call is one connection: the writer, the API, the notifier and the posture snapshot
+// each get their own, so none waits for another's transaction.
+std::unique_ptr<Store> open_store(const CollectorConfig& c, const Clock& clock) {
   prepare_data_dir(c);
+  if (is_postgresql(c.database)) {
+#ifdef EDUSIGHT_HAVE_POSTGRESQL
+    auto store = std::make_unique<PgStore>(c.database, clock);
+    if (!store->status().ok) {
+      throw std::runtime_error(redact_database(c.database) + ": " + store->status().error);
+    }
+    return store;
+#else
+    throw std::runtime_error("this build has no PostgreSQL store (libpq was not found)");
+#endif
+  }
   auto store = std::make_unique<SqliteStore>(c.database, clock);
   if (!store->status().ok) throw std::runtime_error(store->status().error);
   return store;
@@ -100,7 +117,8 @@ int run(const CollectorConfig& c) {
     api_tls.emplace(make_server_tls(c.api.tls.cert_file, c.api.tls.key_file));
   }
 
-  // Two connections to one database: the writer's and the API's (WAL lets them overlap).
+  // Two connections to one database: the writer's and the API's (SQLite's WAL lets them
+  // overlap; PostgreSQL serves several collectors' connections at once).
   auto ingest_store = open_store(c, clock);
   auto api_store = open_store(c, clock);
   metrics::Registry registry;
@@ -211,7 +229,8 @@ int run(const CollectorConfig& c) {
     spdlog::info("collector: API on {}://{}/api/v1 (metrics /metrics, health /healthz)",
                  ac.tls ? "https" : "http", describe(ep));
   }
-  spdlog::info("collector: database {}", c.database);
+  spdlog::info("collector: database {} ({})", redact_database(c.database),
+               is_postgresql(c.database) ? "PostgreSQL" : "SQLite");
   if (!c.api.dashboard_dir.empty()) {
     for (const auto& ep : api_server.local_endpoints()) {
       spdlog::info("collector: dashboard on {}://{}/ (from {})", ac.tls ? "https" : "http",
@@ -245,6 +264,7 @@ void set_log_level(const std::string& level) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  edusight::setup_logging(edusight::LogStream::out, "[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   CLI::App app{"EduSight collector: receives agents' findings, stores them, serves the API"};
   app.set_version_flag("--version", EDUSIGHT_VERSION);
   Common common;

@@ -64,6 +64,11 @@ AlertNotifier::AlertNotifier(AlertStore& store, notify::Dispatcher& dispatcher,
                         .counter("edusight_alert_notifier_store_errors_total",
                                  "Failed reads or marks of due alert notices (retried).")
                         .with()),
+      leader_(metrics
+                  .gauge("edusight_alert_notifier_leader",
+                         "1 when this collector announces alerts (holds the notifier lease); "
+                         "with several collectors on one database, exactly one does.")
+                  .with()),
       thread_(options_.poll_interval, [this] { pass(); }) {}
 
 void AlertNotifier::start() {
@@ -105,6 +110,14 @@ std::size_t AlertNotifier::poll_once() {
 }
 
 void AlertNotifier::pass() {
+  const bool leading = store_.hold_notifier_lease();
+  if (leading != leading_) {
+    spdlog::info(leading ? "alerts: this collector announces alerts now"
+                         : "alerts: another collector announces alerts");
+    leading_ = leading;
+  }
+  leader_.set(leading ? 1 : 0);
+  if (!leading) return;
   // A full batch means more may be due: go again at once, a bounded number of times.
   for (int round = 0; round < 50 && poll_once() == options_.batch; ++round) {
   }

@@ -33,7 +33,9 @@ class AlertNotifier {
   AlertNotifier(const AlertNotifier&) = delete;
   AlertNotifier& operator=(const AlertNotifier&) = delete;
 
-  // Polls every poll_interval on its own thread until stop().
+  // Polls every poll_interval on its own thread until stop(). With several collectors on one
+  // database, only the one holding the store's notifier lease reads due notices; the others
+  // poll for the lease and take over when its holder goes away.
   void start();
   // One pass: what is due now is handed out and marked; returns how many. Not while the
   // thread runs (the store is not shared).
@@ -48,6 +50,8 @@ class AlertNotifier {
   AlertNotifierOptions options_;
   metrics::Value& handed_out_;
   metrics::Value& store_errors_;
+  metrics::Value& leader_;
+  bool leading_ = false;
   PeriodicThread thread_;  // last: it runs pass(), which uses the members above
 };
 

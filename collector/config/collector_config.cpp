@@ -5,6 +5,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string_view>
 
 #include "edusight/core/schedule.hpp"
 #include "edusight/core/yaml_reader.hpp"
@@ -195,15 +197,71 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
   return c;
 }
 
+bool is_postgresql(const std::string& database) {
+  if (database.starts_with("postgresql://") || database.starts_with("postgres://")) return true;
+  // libpq's keyword form starts with one of its connection keywords, e.g. "host=db1 ...".
+  static const std::set<std::string, std::less<>> keywords{"host",
+                                                           "hostaddr",
+                                                           "port",
+                                                           "dbname",
+                                                           "user",
+                                                           "password",
+                                                           "passfile",
+                                                           "service",
+                                                           "sslmode",
+                                                           "application_name",
+                                                           "connect_timeout",
+                                                           "options",
+                                                           "target_session_attrs"};
+  const auto eq = database.find('=');
+  if (eq == std::string::npos) return false;
+  std::string_view key(database.data(), eq);
+  while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+  return keywords.contains(key);
+}
+
+std::string redact_database(const std::string& database) {
+  if (!is_postgresql(database)) return database;
+  std::string out = database;
+  // URI: scheme://user:password@host...
+  if (const auto scheme = out.find("://"); scheme != std::string::npos) {
+    const auto at = out.find('@', scheme + 3);
+    const auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // password=... as a keyword or a URI parameter, quoted or not.
+  for (std::size_t pos = 0; (pos = out.find("password=", pos)) != std::string::npos;) {
+    const std::size_t start = pos + 9;
+    std::size_t end = start;
+    if (end < out.size() && out[end] == '\'') {
+      for (++end; end < out.size() && out[end] != '\''; ++end) {
+        if (out[end] == '\\') ++end;
+      }
+      if (end < out.size()) ++end;
+    } else {
+      while (end < out.size() && out[end] != ' ' && out[end] != '&') ++end;
+    }
+    out.replace(start, end - start, "***");
+    pos = start + 3;
+  }
+  return out;
+}
+
 CollectorConfig load_collector_config(const std::string& path) {
   CollectorConfig c = parse_collector_config(read_config_text(path), path);
   // Paths in the file are relative to it, not to wherever the collector was started.
   const auto dir = std::filesystem::path(path).parent_path();
-  for (std::string* p :
-       {&c.data_dir, &c.database, &c.forward.tls.cert_file, &c.forward.tls.key_file,
-        &c.api.tls.cert_file, &c.api.tls.key_file, &c.api.dashboard_dir}) {
+  for (std::string* p : {&c.data_dir, &c.forward.tls.cert_file, &c.forward.tls.key_file,
+                         &c.api.tls.cert_file, &c.api.tls.key_file, &c.api.dashboard_dir}) {
     if (p == &c.api.dashboard_dir && *p == "none") continue;  // a word, not a path
     if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (dir / *p).string();
+  }
+  if (!c.database.empty() && !is_postgresql(c.database) &&
+      std::filesystem::path(c.database).is_relative()) {
+    c.database = (dir / c.database).string();
   }
   for (auto& p : c.rules) {
     if (std::filesystem::path(p).is_relative()) p = (dir / p).string();

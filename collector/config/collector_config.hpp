@@ -65,7 +65,9 @@ struct CollectorConfig {
   std::string hostname;  // empty: the machine's host name
   // Extra names and addresses for the self-signed certificate (agents verify one of them).
   std::vector<std::string> certificate_names;
-  std::string database;  // empty: <data_dir>/edusight.db
+  // A SQLite file (empty: <data_dir>/edusight.db) or a PostgreSQL connection string
+  // ("postgresql://user@host/db", "host=... dbname=..."); see docs/postgresql.md.
+  std::string database;
   ForwardSettings forward;
   ApiSettings api;
   // Rule files and directories (the engine's *.yaml); empty: the shipped rule set.
@@ -90,6 +92,12 @@ struct ListenAddress {
   std::uint16_t port = 0;
 };
 ListenAddress parse_listen_address(const std::string& text, const std::string& origin);
+
+// True when `database` names a PostgreSQL database (a postgresql:// or postgres:// URI, or
+// libpq's keyword form "host=... dbname=..."), false for a SQLite file.
+bool is_postgresql(const std::string& database);
+// The same with any password replaced by "***", for logs and error messages.
+std::string redact_database(const std::string& database);
 
 // Fills the defaults that depend on others (paths under data_dir, hostname, rules).
 void resolve_defaults(CollectorConfig& c);

@@ -115,11 +115,19 @@ CREATE TABLE posture_history (
 );
 )sql";
 
-constexpr const char* kPgMigrations[] = {kPgSchemaV1};
+// Version 2: a sequence that every write moves AFTER its commit (data_version reads it), so
+// a collector that read it before building a snapshot sees every later commit.
+constexpr const char* kPgSchemaV2 = R"sql(
+CREATE SEQUENCE data_changes;
+)sql";
+
+constexpr const char* kPgMigrations[] = {kPgSchemaV1, kPgSchemaV2};
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion);
 
 // Any fixed number: the advisory lock collectors take to migrate one at a time.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7305926401)";
+// Another: held, per session, by the one collector whose notifier announces alerts.
+constexpr const char* kNotifierLease = "SELECT pg_try_advisory_lock(7305926402)";
 
 constexpr const char* kColumns =
     "id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan, "
@@ -246,6 +254,7 @@ Result PgStore::connect() {
 }
 
 Result PgStore::setup_session() {
+  notifier_lease_ = false;
   const std::string sql = "SET client_encoding = 'UTF8'; SET statement_timeout = " +
                           std::to_string(options_.statement_timeout.count()) +
                           "; SET idle_in_transaction_session_timeout = " +
@@ -450,7 +459,10 @@ std::vector<Result> PgStore::commit_group(std::span<const Batch> batches) {
         return out;
       }
       tx = simple("COMMIT", "commit");
-      if (tx.ok) return out;
+      if (tx.ok) {
+        note_change();
+        return out;
+      }
     }
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) simple("ROLLBACK", "rollback");
     if (retryable_ && attempt < options_.max_retries) {
@@ -819,6 +831,7 @@ Result PgStore::add_agent(const std::string& id, const std::string& key) {
       command("INSERT INTO agents (id, key, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
               {id, key, str(to_micros(clock_.now()))}, "add agent", &changed);
   if (r.ok && changed == 0) return Result::failure("agent exists: " + id);
+  if (r.ok) note_change();
   return r;
 }
 
@@ -829,6 +842,7 @@ Result PgStore::revoke_agent(const std::string& id) {
   auto r = command("UPDATE agents SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
                    {id, str(to_micros(clock_.now()))}, "revoke agent", &changed);
   if (r.ok && changed == 0) return Result::failure("no such agent: " + id);
+  if (r.ok) note_change();
   return r;
 }
 
@@ -856,7 +870,7 @@ Result PgStore::record_heartbeats(std::span<const Heartbeat> heartbeats) {
   if (auto r = ready(); !r.ok) return r;
   if (heartbeats.empty()) return Result::success();
   const std::string now = str(to_micros(clock_.now()));
-  return transaction([&]() -> Result {
+  Result done = transaction([&]() -> Result {
     for (const Heartbeat& h : heartbeats) {
       if (auto r = command(
               "UPDATE agents SET last_heartbeat = $2, status = $3, address = $4 WHERE id = $1",
@@ -867,6 +881,8 @@ Result PgStore::record_heartbeats(std::span<const Heartbeat> heartbeats) {
     }
     return Result::success();
   });
+  if (done.ok) note_change();
+  return done;
 }
 
 // ---- tokens ----
@@ -1003,6 +1019,7 @@ Result PgStore::acknowledge_alert(std::int64_t id, const std::string& by,
       "UPDATE alerts SET state = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, "
       "ack_comment = $4 WHERE id = $1 AND state <> 'resolved'",
       {str(id), str(to_micros(clock_.now())), by, comment}, "acknowledge alert", &changed);
+  if (r.ok && changed > 0) note_change();
   if (!r.ok || changed > 0) return r;
   AlertQuery q;
   q.id = id;
@@ -1052,6 +1069,16 @@ Result PgStore::mark_notified(std::span<const NotifiedMark> marks) {
     }
     return Result::success();
   });
+}
+
+bool PgStore::hold_notifier_lease() {
+  std::lock_guard lock(mutex_);
+  if (!ready().ok) return false;  // ready() after a reset starts a session without the lock
+  if (notifier_lease_) return true;
+  std::string error;
+  const Res r = exec(kNotifierLease, {}, error, "take the notifier lease");
+  notifier_lease_ = r && PQntuples(r.get()) == 1 && PQgetvalue(r.get(), 0, 0)[0] == 't';
+  return notifier_lease_;
 }
 
 // ---- posture ----
@@ -1125,13 +1152,19 @@ PostureHistory PgStore::posture_history(std::size_t days) {
 // The server's current snapshot (xmin:xmax:in-progress ids) differs after any commit by
 // anyone: a committed transaction leaves the in-progress list or moves xmax. Unrelated
 // commits (other databases on the server) change it too, which only costs a rebuild.
+void PgStore::note_change() {
+  std::string error;
+  exec("SELECT nextval('data_changes')", {}, error, "note a change");
+}
+
 std::int64_t PgStore::data_version() {
   std::lock_guard lock(mutex_);
   if (!ready().ok) return -1;
   std::string error;
-  Res r = exec("SELECT pg_current_snapshot()::text", {}, error, "data version");
+  Res r = exec("SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END FROM data_changes", {},
+               error, "data version");
   if (!r || PQntuples(r.get()) != 1) return -1;
-  return static_cast<std::int64_t>(std::hash<std::string>{}(text(r.get(), 0, 0)) >> 2);
+  return integer(r.get(), 0, 0);
 }
 
 }  // namespace edusight::collector

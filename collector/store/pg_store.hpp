@@ -20,7 +20,7 @@ struct pg_result;
 namespace edusight::collector {
 
 // The schema version this build writes; see kPgMigrations in pg_store.cpp.
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 struct PgStoreOptions {
   // Set on the session: no statement may hold the collector's writer longer than this.
@@ -67,6 +67,9 @@ class PgStore final : public Store {
                            const std::string& comment) override;
   DueList due_notifications(std::size_t limit) override;
   Result mark_notified(std::span<const NotifiedMark> marks) override;
+  // A session-level advisory lock on this store's connection: released when the collector
+  // stops or dies (its connection closes), then another collector's notifier takes it.
+  bool hold_notifier_lease() override;
 
   SeverityCounts open_findings_by_severity() override;
   SeverityCounts active_alerts_by_severity() override;
@@ -104,6 +107,8 @@ class PgStore final : public Store {
   Result transaction(Body&& body);
   std::vector<Result> commit_group(std::span<const Batch> batches);
   Result apply(const Batch& batch);
+  // After a commit: moves data_changes on (a failure only costs a late snapshot rebuild).
+  void note_change();
 
   std::string conninfo_;
   const Clock& clock_;
@@ -114,6 +119,7 @@ class PgStore final : public Store {
   // Set when a statement failed with a retryable SQLSTATE; the transaction is run again.
   bool retryable_ = false;
   std::int64_t retries_ = 0;
+  bool notifier_lease_ = false;  // a new session (connect, reset) holds no advisory locks
 };
 
 }  // namespace edusight::collector

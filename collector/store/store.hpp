@@ -297,6 +297,10 @@ class AlertStore {
   virtual DueList due_notifications(std::size_t limit) = 0;
   // Records that these were handed to the notifier, so they are not due again.
   virtual Result mark_notified(std::span<const NotifiedMark> marks) = 0;
+  // Several collectors on one database must not each announce every alert: only the holder
+  // of this lease reads due notices. Kept until the connection ends; asking again while
+  // holding it is cheap. One collector per database (SQLite) always holds it.
+  virtual bool hold_notifier_lease() { return true; }
 };
 
 // ---- Posture: the figures dashboards and reports show ----
@@ -326,7 +330,10 @@ class PostureStore {
   // One row a day; a later call the same day replaces it (the day's last figures stay).
   virtual Result record_posture(const PostureDay& day) = 0;
   virtual PostureHistory posture_history(std::size_t days) = 0;
-  // Changes whenever anything was committed since the last call; -1: unknown (assume so).
+  // Changes whenever anything was committed since the last call, by any connection, except
+  // record_posture's own writes (so a snapshot that records its figures does not count as
+  // a change to rebuild for); -1: unknown (assume so). A caller reads it BEFORE reading the
+  // data: a commit during the reads then shows as a change at the next call.
   virtual std::int64_t data_version() = 0;
 };
 

@@ -43,7 +43,10 @@ def wait_for(predicate, timeout, step=0.1):
 
 
 class Collector:
-    def __init__(self, name):
+    """`extra_config` is appended to the configuration (e.g. a PostgreSQL `database:`);
+    `tokens` (admin, viewer) reuses another collector's API tokens on a shared database."""
+
+    def __init__(self, name, extra_config="", tokens=None):
         self.dir = tempfile.mkdtemp(prefix=f"es-{name}-")
         self.data = os.path.join(self.dir, "data")
         self.forward_port = free_port()
@@ -55,11 +58,15 @@ class Collector:
   handshake_timeout: 2s
 api:
   listen: ["127.0.0.1:{self.api_port}"]
-""")
+""" + extra_config)
         self.proc = None
         self.log_path = os.path.join(self.dir, "collector.log")
-        self.admin = self.cli("token", "create", "--name", "itest-admin", "--role", "admin")
-        self.viewer = self.cli("token", "create", "--name", "itest-viewer", "--role", "viewer")
+        if tokens:
+            self.admin, self.viewer = tokens
+        else:
+            self.admin = self.cli("token", "create", "--name", "itest-admin", "--role", "admin")
+            self.viewer = self.cli("token", "create", "--name", "itest-viewer", "--role",
+                                   "viewer")
 
     @property
     def cert(self):

@@ -92,6 +92,40 @@ TEST(CollectorConfig, DashboardNoneInAFileIsAWordNotAPath) {
   std::filesystem::remove(path);
 }
 
+TEST(CollectorConfig, DatabaseIsSqlitePathOrPostgresqlConnectionString) {
+  EXPECT_TRUE(is_postgresql("postgresql://edusight@db1.demo-univ.edu.cn/edusight"));
+  EXPECT_TRUE(is_postgresql("postgres://db1/edusight?sslmode=verify-full"));
+  EXPECT_TRUE(is_postgresql("host=db1 dbname=edusight user=edusight"));
+  EXPECT_TRUE(is_postgresql("dbname=edusight"));
+  EXPECT_FALSE(is_postgresql("/var/lib/edusight-collector/edusight.db"));
+  EXPECT_FALSE(is_postgresql("edusight.db"));
+  EXPECT_FALSE(is_postgresql("data/a=b.db"));  // a file name with '=' in it stays a file
+
+  // A PostgreSQL string in a file is not a path relative to the file.
+  const auto path = std::filesystem::temp_directory_path() / "edusight-collector-pg.yaml";
+  std::ofstream(path) << "database: \"host=/run/postgresql dbname=edusight\"\n";
+  CollectorConfig c = load_collector_config(path.string());
+  EXPECT_EQ(c.database, "host=/run/postgresql dbname=edusight");
+  std::ofstream(path) << "database: local.db\n";
+  c = load_collector_config(path.string());
+  EXPECT_EQ(c.database, (std::filesystem::temp_directory_path() / "local.db").string());
+  std::filesystem::remove(path);
+}
+
+TEST(CollectorConfig, PasswordsNeverReachTheLogs) {
+  EXPECT_EQ(redact_database("postgresql://edusight:s3cret@db1:5432/edusight"),
+            "postgresql://edusight:***@db1:5432/edusight");
+  EXPECT_EQ(redact_database("postgresql://db1/edusight?user=es&password=s3cret&sslmode=require"),
+            "postgresql://db1/edusight?user=es&password=***&sslmode=require");
+  EXPECT_EQ(redact_database("host=db1 password=s3cret dbname=edusight"),
+            "host=db1 password=*** dbname=edusight");
+  EXPECT_EQ(redact_database("host=db1 password='a b\\' c' dbname=edusight"),
+            "host=db1 password=*** dbname=edusight");
+  EXPECT_EQ(redact_database("postgresql://edusight@db1/edusight"),
+            "postgresql://edusight@db1/edusight");
+  EXPECT_EQ(redact_database("/var/lib/x.db"), "/var/lib/x.db");
+}
+
 TEST(CollectorConfig, ErrorsNameFileLineAndProblem) {
   struct Case {
     const char* yaml;

@@ -895,7 +895,14 @@ TEST_F(PgStoreTest, DataVersionMovesWithCommitsFromAnyCollector) {
   EXPECT_NE(v2, v1);
   EXPECT_EQ(reader.data_version(), v2);
   ASSERT_TRUE(writer.add_agent("campus-a", "key").ok);
-  EXPECT_NE(reader.data_version(), v2);
+  const auto v3 = reader.data_version();
+  EXPECT_NE(v3, v2);
+  // Recording the day's figures is not a change to rebuild a snapshot for.
+  ASSERT_TRUE(reader.record_posture({"2026-09-04", {{"open", 1}}}).ok);
+  ASSERT_TRUE(writer.record_posture({"2026-09-05", {{"open", 2}}}).ok);
+  EXPECT_EQ(reader.data_version(), v3);
+  ASSERT_TRUE(writer.acknowledge_alert(1, "x", "").ok == false);  // no alert: no change
+  EXPECT_EQ(reader.data_version(), v3);
 }
 
 // Two collectors on one database, starting at once on an empty one: one migrates, the other
