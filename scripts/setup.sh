@@ -22,6 +22,9 @@ packages=(
   nodejs chromium fonts-wqy-microhei
   # benchmark peers
   dnsperf nmap tshark time
+  # the Debian packages: their checks (lintian, systemd-analyze for the units) and the clean
+  # Debian 12 root they are installed into by the packages test (scripts/chroot-cache.sh)
+  lintian systemd debootstrap zstd file
 )
 
 missing=()
@@ -57,6 +60,8 @@ if [ ${#missing[@]} -eq 0 ]; then
   # msgpack-c++ is unpacked from its Debian package rather than installed (see the script).
   [ "$(id -u)" -ne 0 ] || "$here/fetch-msgpack.sh" >&2
   node_deps
+  # The packages test's Debian root, made once (the test itself downloads nothing).
+  [ "$(id -u)" -ne 0 ] || "$here/chroot-cache.sh"
   exit 0
 fi
 
@@ -93,4 +98,5 @@ if command -v pg_lsclusters >/dev/null; then
 fi
 "$here/fetch-msgpack.sh" >&2
 node_deps
+"$here/chroot-cache.sh"
 echo "setup: done" >&2

@@ -8,6 +8,7 @@
 #include <set>
 #include <string_view>
 
+#include "edusight/core/install_dirs.hpp"
 #include "edusight/core/schedule.hpp"
 #include "edusight/core/yaml_reader.hpp"
 #include "rules/engine/rule_set.hpp"
@@ -284,8 +285,13 @@ void resolve_defaults(CollectorConfig& c) {
     if (job.dir.empty()) job.dir = (fs::path(c.data_dir) / "reports").string();
   }
   if (c.api.dashboard_dir.empty()) {
+    // Beside the running executable (a package), under the configured prefix, the source tree.
+    std::vector<std::string> candidates;
+    if (auto dir = installed_data_dir("dashboard")) candidates.push_back(dir->string());
+    candidates.push_back(EDUSIGHT_INSTALLED_DASHBOARD_DIR);
+    candidates.push_back(EDUSIGHT_SOURCE_DASHBOARD_DIR);
     std::error_code ec;
-    for (const char* dir : {EDUSIGHT_INSTALLED_DASHBOARD_DIR, EDUSIGHT_SOURCE_DASHBOARD_DIR}) {
+    for (const auto& dir : candidates) {
       if (fs::is_regular_file(fs::path(dir) / "index.html", ec)) {
         c.api.dashboard_dir = dir;
         break;

@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 
+#include "edusight/core/install_dirs.hpp"
 #include "edusight/core/yaml_reader.hpp"
 #include "rules/engine/rule_set.hpp"
 
@@ -331,10 +332,7 @@ RuleSet finish(Parsed p) {
 }  // namespace
 
 std::string shipped_rules_dir() {
-  std::error_code ec;
-  if (std::filesystem::is_directory(EDUSIGHT_INSTALLED_RULES_DIR, ec))
-    return EDUSIGHT_INSTALLED_RULES_DIR;
-  return EDUSIGHT_SOURCE_RULES_DIR;
+  return find_data_dir("rules", EDUSIGHT_INSTALLED_RULES_DIR, EDUSIGHT_SOURCE_RULES_DIR);
 }
 
 RuleSet parse_rules(const std::string& yaml_text, const std::string& origin) {

@@ -113,8 +113,9 @@ RuleSet load_rule_files(const std::vector<std::string>& paths);
 // One file's text, for tests.
 RuleSet parse_rules(const std::string& yaml_text, const std::string& origin);
 
-// The shipped campus rule set: the installed copy (share/edusight/rules), or the source
-// tree's when running from a build tree.
+// The shipped campus rule set: the installed copy (share/edusight/rules beside the running
+// executable's bin/, then under the configured install prefix), or the source tree's when
+// running from a build tree.
 std::string shipped_rules_dir();
 
 }  // namespace edusight::rules
