@@ -63,14 +63,19 @@ log_level: info
 EOF
 }
 
-# A fresh database per phase with CONNECTIONS agents a0..a(N-1); keys in $tmp/keys.
-prepare_db() {  # prepare_db DB
-  psql_ -d postgres -c "CREATE DATABASE $1"
-  config prep "$1" >"$tmp/prep.yaml"
-  mkdir -p "$tmp/keys"
-  seq 0 $((connections - 1)) | timeout 300 xargs -P 4 -I{} "$collector" --config "$tmp/prep.yaml" \
-    agent add a{} --key-file "$tmp/keys/a{}.key" >/dev/null
-  [ "$(psql_ -d "$1" -c 'SELECT count(*) FROM agents')" -eq "$connections" ]
+# A fresh database per phase with agents PREFIX0..PREFIX(COUNT-1) for each PREFIX given
+# (the loadgen names its connections so); keys in $tmp/keys-DB.
+prepare_db() {  # prepare_db DB COUNT PREFIX...
+  local db=$1 count=$2 p
+  shift 2
+  psql_ -d postgres -c "CREATE DATABASE $db"
+  config prep "$db" >"$tmp/prep.yaml"
+  mkdir -p "$tmp/keys-$db"
+  for p in "$@"; do
+    seq 0 $((count - 1)) | timeout 300 xargs -P 4 -I{} "$collector" --config "$tmp/prep.yaml" \
+      agent add "$p{}" --key-file "$tmp/keys-$db/$p{}.key" >/dev/null
+  done
+  [ "$(psql_ -d "$db" -c 'SELECT count(*) FROM agents')" -eq $((count * $#)) ]
 }
 
 start_collector() {  # start_collector NAME DB; sets fport
@@ -92,23 +97,20 @@ stop_collectors() {
   pids=()
 }
 
-# run_loadgen NAME PORT CERT FIRST_AGENT COUNT FINDINGS FIRST_FINDING > out (background)
+# run_loadgen NAME PORT CERT KEY_DIR PREFIX CONNECTIONS FINDINGS FIRST_FINDING
 run_loadgen() {
-  mkdir -p "$tmp/keys-$1"
-  for i in $(seq "$4" $(($4 + $5 - 1))); do ln -sf "$tmp/keys/a$i.key" "$tmp/keys-$1/a$((i - $4)).key"; done
-  # The loadgen names agents PREFIX0..; its key dir is a view of this half's keys.
-  timeout 900 "$loadgen" --port "$2" --ca-file "$3" --key-dir "$tmp/keys-$1" --agent-prefix a \
-    --connections "$5" --findings "$6" --first "$7" --per-chunk "$per_chunk" --window "$window" \
+  timeout 900 "$loadgen" --port "$2" --ca-file "$3" --key-dir "$4" --agent-prefix "$5" \
+    --connections "$6" --findings "$7" --first "$8" --per-chunk "$per_chunk" --window "$window" \
     --timeout 900 >"$tmp/$1.out" 2>"$tmp/$1.err"
 }
 field() { awk -v k="$2:" '$1 == k {print $2}' "$tmp/$1.out"; }
 
 # ---- one collector ----
-prepare_db one
+prepare_db one "$connections" a
 start_collector c1 one
 echo "== one collector: $connections connections, $findings findings, chunks of $per_chunk, window $window, TLS"
 t0=$(date +%s.%N)
-run_loadgen one "$fport" "$tmp/c1/tls/collector.crt" 0 "$connections" "$findings" 0 ||
+run_loadgen one "$fport" "$tmp/c1/tls/collector.crt" "$tmp/keys-one" a "$connections" "$findings" 0 ||
   { cat "$tmp/one.out" "$tmp/one.err"; exit 1; }
 t1=$(date +%s.%N)
 stop_collectors
@@ -118,16 +120,16 @@ echo "acked $(field one findings_acked | head -1) in $(awk -v a="$t0" -v b="$t1"
 
 # ---- two collectors, one database ----
 half=$((connections / 2))
-prepare_db two
+prepare_db two "$half" a b
 start_collector c2a two
 port_a=$fport
 start_collector c2b two
 port_b=$fport
 echo "== two collectors: $half connections and $((findings / 2)) findings each, at once"
 t0=$(date +%s.%N)
-run_loadgen twoa "$port_a" "$tmp/c2a/tls/collector.crt" 0 "$half" $((findings / 2)) 0 &
+run_loadgen twoa "$port_a" "$tmp/c2a/tls/collector.crt" "$tmp/keys-two" a "$half" $((findings / 2)) 0 &
 la=$!
-run_loadgen twob "$port_b" "$tmp/c2b/tls/collector.crt" "$half" "$half" $((findings / 2)) $((findings / 2)) &
+run_loadgen twob "$port_b" "$tmp/c2b/tls/collector.crt" "$tmp/keys-two" b "$half" $((findings / 2)) $((findings / 2)) &
 lb=$!
 st=0
 wait "$la" || st=1
@@ -136,14 +138,14 @@ t1=$(date +%s.%N)
 [ "$st" = 0 ] || { cat "$tmp"/two?.out "$tmp"/two?.err; exit 1; }
 stop_collectors
 stored_two=$(psql_ -d two -c "SELECT count(*) FROM findings")
-retries=$(grep -c "serialization\|deadlock" "$tmp"/c2?.log || true)
+retries=$(cat "$tmp"/c2?.log | grep -c "serialization\|deadlock" || true)
 rate_two=$(awk -v n="$findings" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 echo "acked $(($(field twoa findings_acked | head -1) + $(field twob findings_acked | head -1))) in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s; stored $stored_two; per collector $(field twoa acked_findings_per_s)/s and $(field twob acked_findings_per_s)/s; log lines on retries: $retries"
 
 # ---- the peer: pgbench inserting the same shape of rows into the same table ----
 psql_ -d postgres -c "CREATE DATABASE peer"
 config prep peer >"$tmp/prep.yaml"
-"$collector" --config "$tmp/prep.yaml" agent add peer --key-file "$tmp/keys/peer.key" >/dev/null  # schema
+"$collector" --config "$tmp/prep.yaml" agent add peer >/dev/null  # makes the schema
 cat >"$tmp/insert.sql" <<'EOF'
 \set base random(1, 2000000000)
 INSERT INTO findings (id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan, first_seen, last_seen, state, job, policy, alerting)
