@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import signal
+import socket
 import ssl
 import stat
 import subprocess
@@ -209,6 +210,38 @@ class Enrollment(unittest.TestCase):
         self.assertIn("--force", p.stderr)
         with open(identity) as f:
             self.assertIn("old", f.read())
+
+    def post_raw(self, body):
+        """POST /api/v1/enroll from an unverified client (this test's own loopback collector)."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", self.c.enroll_port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"POST /api/v1/enroll HTTP/1.1\r\nHost: localhost\r\n"
+                            b"Content-Type: application/json\r\nContent-Length: "
+                            + str(len(body)).encode() + b"\r\n\r\n" + body)
+                answer = b""
+                while len(answer) < 65536:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+        return answer.decode(errors="replace")
+
+    def test_the_listener_is_tls_only_and_bounds_the_body(self):
+        answer = self.post_raw(b'{"token": "' + b"x" * 8000 + b'"}')
+        self.assertTrue(answer.startswith("HTTP/1.1 413"), answer[:200])
+        answer = self.post_raw(b"not json")
+        self.assertTrue(answer.startswith("HTTP/1.1 400"), answer[:200])
+        # Plain HTTP gets no answer: the listener speaks TLS only.
+        with socket.create_connection(("127.0.0.1", self.c.enroll_port), timeout=10) as raw:
+            raw.sendall(b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            try:
+                data = raw.recv(4096)
+            except OSError:
+                data = b""
+            self.assertFalse(data.startswith(b"HTTP/"), data[:100])
 
     def test_api_makes_lists_and_revokes_tokens(self):
         status, body = self.c.api("/api/v1/enrollments", method="POST",
