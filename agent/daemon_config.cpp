@@ -5,6 +5,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -45,10 +46,9 @@ void read_agent(const Reader& r, const YAML::Node& n, const std::string& base_di
                 DaemonConfig& c) {
   r.expect_map(n, "agent");
   r.only_keys(n, "agent",
-              {"id", "key_file", "key", "spool_dir", "spool_max_bytes", "spool_max_chunks",
-               "heartbeat_interval"});
-  if (!n["id"]) r.fail(n, "agent.id is required: the identity the collector knows");
-  c.agent_id = r.nonempty(n["id"], "agent.id");
+              {"id", "key_file", "key", "identity_file", "spool_dir", "spool_max_bytes",
+               "spool_max_chunks", "heartbeat_interval"});
+  if (n["id"]) c.agent_id = r.nonempty(n["id"], "agent.id");
   if (n["key_file"] && n["key"]) r.fail(n["key"], "give agent.key_file or agent.key, not both");
   if (n["key_file"]) {
     const auto file = resolve(base_dir, r.nonempty(n["key_file"], "agent.key_file"));
@@ -59,11 +59,9 @@ void read_agent(const Reader& r, const YAML::Node& n, const std::string& base_di
     }
   } else if (n["key"]) {
     c.key = r.nonempty(n["key"], "agent.key");
-  } else {
-    r.fail(n,
-           "agent.key_file (or agent.key) is required: the key this agent shares with the "
-           "collector");
   }
+  if (n["identity_file"])
+    c.identity_file = resolve(base_dir, r.nonempty(n["identity_file"], "agent.identity_file"));
   if (n["spool_dir"])
     c.spool_dir = resolve(base_dir, r.nonempty(n["spool_dir"], "agent.spool_dir"));
   if (n["spool_max_bytes"])
@@ -76,17 +74,33 @@ void read_agent(const Reader& r, const YAML::Node& n, const std::string& base_di
                                     std::chrono::milliseconds(100));
 }
 
+// `id`: the identity file's values, for what the section does not set (null: none).
 void read_collector(const Reader& r, const YAML::Node& n, const std::string& base_dir,
-                    CollectorConfig& c) {
+                    const Identity* id, CollectorConfig& c) {
   r.expect_map(n, "collector");
   r.only_keys(n, "collector",
               {"address", "tls", "ca_file", "pin_sha256", "server_name", "connect_timeout",
                "ack_timeout", "batch_max_findings", "batch_max_delay"});
-  if (!n["address"]) r.fail(n, "collector.address is required (host:port)");
-  const auto address = r.nonempty(n["address"], "collector.address");
-  if (!parse_host_port(address, &c.host, &c.port))
-    r.fail(n["address"], "collector.address '" + address + "' must be host:port or [v6]:port");
-  if (n["tls"]) c.tls = r.boolean(n["tls"], "collector.tls");
+  if (n["address"]) {
+    const auto address = r.nonempty(n["address"], "collector.address");
+    if (!parse_host_port(address, &c.host, &c.port))
+      r.fail(n["address"], "collector.address '" + address + "' must be host:port or [v6]:port");
+  } else if (id && !id->host.empty()) {
+    c.host = id->host;
+    c.port = id->port;
+  } else {
+    r.fail(n, "collector.address is required (host:port)");
+  }
+  if (n["tls"])
+    c.tls = r.boolean(n["tls"], "collector.tls");
+  else if (id && !n["address"])
+    c.tls = id->tls;
+  // How the collector is trusted is one decision: the section's, or else the identity's.
+  if (id && !n["ca_file"] && !n["pin_sha256"]) {
+    c.ca_file = id->ca_file;
+    c.pin_sha256 = id->pin_sha256;
+    if (!n["server_name"]) c.server_name = id->server_name;
+  }
   if (n["ca_file"]) c.ca_file = resolve(base_dir, r.nonempty(n["ca_file"], "collector.ca_file"));
   if (n["pin_sha256"]) {
     std::string pin;
@@ -199,17 +213,45 @@ std::string read_key_file(const std::string& path, const std::string& origin) {
 }
 
 DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string& origin,
-                                 const std::string& base_dir) {
+                                 const std::string& base_dir,
+                                 const std::string& default_identity_file) {
   const YAML::Node root = load_yaml(yaml_text, origin);
   Reader r(origin);
   if (!root || root.IsNull()) throw ConfigError(origin, 0, 0, "the file is empty");
   r.expect_map(root, "the configuration");
   r.only_keys(root, "the configuration", {"agent", "collector", "jobs"});
   DaemonConfig c;
-  if (!root["agent"]) r.fail(root, "the agent section is required");
-  read_agent(r, root["agent"], base_dir, c);
-  if (!root["collector"]) r.fail(root, "the collector section is required");
-  read_collector(r, root["collector"], base_dir, c.collector);
+  if (root["agent"]) read_agent(r, root["agent"], base_dir, c);
+
+  // The identity file fills in what the configuration leaves unset.
+  std::optional<Identity> identity;
+  const bool named = !c.identity_file.empty();
+  if (named || c.agent_id.empty() || c.key.empty()) {
+    const std::string path = named ? c.identity_file : default_identity_file;
+    const YAML::Node at = named           ? root["agent"]["identity_file"]
+                          : root["agent"] ? root["agent"]
+                                          : root;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      r.fail(at, "not enrolled: " +
+                     std::string(named ? "" : "agent.id and agent.key are not both set and ") +
+                     "there is no identity file " + path +
+                     ": run `edusight-agent enroll --collector HOST --token TOKEN --pin SHA256" +
+                     (named || path != kDefaultIdentityFile ? " --identity-file " + path : "") +
+                     "` first");
+    }
+    identity = load_identity(path);
+    c.identity_file = path;
+    if (c.agent_id.empty()) c.agent_id = identity->agent_id;
+    if (c.key.empty()) c.key = identity->key;
+  }
+  if (root["collector"]) {
+    read_collector(r, root["collector"], base_dir, identity ? &*identity : nullptr, c.collector);
+  } else if (identity && !identity->host.empty()) {
+    read_collector(r, YAML::Node(YAML::NodeType::Map), base_dir, &*identity, c.collector);
+  } else {
+    r.fail(root, "the collector section is required");
+  }
   if (const auto jobs = root["jobs"]) {
     if (!jobs.IsSequence()) r.fail(jobs, "jobs must be a list");
     std::set<std::string> names;
@@ -223,9 +265,10 @@ DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string
   return c;
 }
 
-DaemonConfig load_daemon_config(const std::string& path) {
+DaemonConfig load_daemon_config(const std::string& path, const std::string& default_identity_file) {
   return parse_daemon_config(read_config_text(path), path,
-                             std::filesystem::path(path).parent_path().string());
+                             std::filesystem::path(path).parent_path().string(),
+                             default_identity_file);
 }
 
 }  // namespace edusight::agent

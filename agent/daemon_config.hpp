@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "edusight/core/schedule.hpp"
+#include "agent/identity.hpp"
 #include "edusight/core/config.hpp"
+#include "edusight/core/schedule.hpp"
 
 namespace edusight::agent {
 
@@ -38,6 +39,8 @@ struct JobConfig {
 struct DaemonConfig {
   std::string agent_id;
   std::string key;  // the agent's shared key (from key_file or key)
+  // The identity file that supplied what the configuration does not set (empty: none).
+  std::string identity_file;
   std::string spool_dir = "/var/lib/edusight-agent/spool";
   std::uint64_t spool_max_bytes = 256ull * 1024 * 1024;
   std::uint64_t spool_max_chunks = 100000;
@@ -46,10 +49,16 @@ struct DaemonConfig {
   std::vector<JobConfig> jobs;
 };
 
-DaemonConfig load_daemon_config(const std::string& path);
+// The identity (agent id, key, collector) comes from the configuration's agent and collector
+// sections and, for whatever they leave unset, from agent.identity_file (written by
+// `edusight-agent enroll`; read by default from `default_identity_file` unless agent.id and
+// agent.key are both given). Neither: ConfigError "not enrolled".
+DaemonConfig load_daemon_config(const std::string& path,
+                                const std::string& default_identity_file = kDefaultIdentityFile);
 // `base_dir` resolves relative file names; `origin` names the source in errors.
 DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string& origin,
-                                 const std::string& base_dir);
+                                 const std::string& base_dir,
+                                 const std::string& default_identity_file = kDefaultIdentityFile);
 
 // "host:port", "[v6]:port", "host" (port 24224); false when malformed.
 bool parse_host_port(const std::string& text, std::string* host, std::uint16_t* port);

@@ -19,6 +19,7 @@
 
 #include "agent/daemon.hpp"
 #include "agent/daemon_config.hpp"
+#include "agent/enroll_command.hpp"
 #include "agent/passive_command.hpp"
 #include "agent/scan_command.hpp"
 #include "agent/spool.hpp"
@@ -515,6 +516,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
   edusight::agent::add_passive_command(app);
+  edusight::agent::add_enroll_command(app);
 
   try {
     app.parse(argc, argv);

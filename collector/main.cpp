@@ -18,6 +18,8 @@
 
 #include "collector/alerts/active_rules.hpp"
 #include "collector/alerts/alert_notifier.hpp"
+#include "collector/api/enroll_server.hpp"
+#include "collector/api/enrollment.hpp"
 #include "collector/api/report_jobs.hpp"
 #include "collector/api/server.hpp"
 #include "collector/api/tokens.hpp"
@@ -31,6 +33,7 @@
 #endif
 #include "edusight/core/crypto.hpp"
 #include "edusight/core/logging.hpp"
+#include "edusight/core/schedule.hpp"
 #include "rules/engine/rule_tests.hpp"
 
 #ifndef EDUSIGHT_VERSION
@@ -100,14 +103,20 @@ std::string describe(const asio::ip::tcp::endpoint& ep) {
   return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 
+// The names the self-signed certificate carries.
+std::vector<std::string> certificate_names(const CollectorConfig& c) {
+  std::vector<std::string> names{c.hostname, "localhost", "127.0.0.1", "::1"};
+  names.insert(names.end(), c.certificate_names.begin(), c.certificate_names.end());
+  return names;
+}
+
 int run(const CollectorConfig& c) {
   SystemClock clock;
   CryptoRandom random;
   prepare_data_dir(c);
 
   std::optional<asio::ssl::context> forward_tls, api_tls;
-  std::vector<std::string> names{c.hostname, "localhost", "127.0.0.1", "::1"};
-  names.insert(names.end(), c.certificate_names.begin(), c.certificate_names.end());
+  const auto names = certificate_names(c);
   if (c.forward.tls.enabled) {
     ensure_self_signed_certificate(c.forward.tls.cert_file, c.forward.tls.key_file, names, clock);
     forward_tls.emplace(make_server_tls(c.forward.tls.cert_file, c.forward.tls.key_file));
@@ -206,6 +215,32 @@ int run(const CollectorConfig& c) {
   forward.start();
   if (Result r = api_server.start(); !r.ok) throw std::runtime_error(r.error);
 
+  // Enrollment: its own TLS listener with the Forward certificate, so the pin handed out
+  // with a token is the one the agent then keeps for Forward (docs/enrollment.md).
+  std::unique_ptr<SqliteStore> enroll_store;
+  std::optional<api::Enroller> enroller;
+  std::optional<api::EnrollServer> enroll_server;
+  if (!c.enroll.listen.empty() && !forward_tls) {
+    spdlog::warn("collector: enrollment is off: it needs forward.tls");
+  } else if (!c.enroll.listen.empty()) {
+    enroll_store = open_store(c, clock);
+    api::EnrollerOptions eo;
+    eo.forward_port = forward.local_endpoints().front().port();
+    eo.server_name = c.hostname;
+    eo.certificate_sha256 = certificate_sha256(c.forward.tls.cert_file);
+    eo.max_failures = c.enroll.max_failures;
+    eo.failure_window = c.enroll.failure_window;
+    enroller.emplace(*enroll_store, clock, random, registry, eo);
+    api::EnrollServerConfig ec;
+    ec.listen = endpoints(c.enroll.listen, "enroll.listen");
+    ec.tls = &*forward_tls;
+    enroll_server.emplace(io.get_executor(), ec, *enroller);
+    if (Result r = enroll_server->start(); !r.ok) throw std::runtime_error(r.error);
+    for (const auto& ep : enroll_server->local_endpoints()) {
+      spdlog::info("collector: enrollment on https://{}/api/v1/enroll", describe(ep));
+    }
+  }
+
   // SIGHUP re-reads the rule files; a file with a mistake is logged and the old rules stay.
   asio::signal_set hangups(io, SIGHUP);
   std::function<void()> await_hangup = [&] {
@@ -245,6 +280,7 @@ int run(const CollectorConfig& c) {
     hangups.cancel();
     forward.stop();
     api_server.stop();
+    if (enroll_server) enroll_server->stop();
     // Sessions end at their next step; the io_context then runs out of work.
   });
   io.run();
@@ -254,6 +290,34 @@ int run(const CollectorConfig& c) {
   if (notifier) notifier->stop();
   dispatcher.stop();  // delivers what is queued, within its drain time
   spdlog::info("collector: stopped");
+  return 0;
+}
+
+// `enrollment create`: the token (shown once), then the command to run on the agent, with
+// the Forward certificate's pin that the enrollment listener also presents.
+int print_new_enrollment(const CollectorConfig& c, Store& store, Random& random, const Clock& clock,
+                         api::EnrollmentRequest request, const std::string& ttl) {
+  if (c.enroll.listen.empty()) throw ConfigError("enroll.listen", 0, 0, "enrollment is off");
+  if (!c.forward.tls.enabled) throw ConfigError("forward.tls", 0, 0, "enrollment needs TLS");
+  try {
+    request.ttl = std::chrono::duration_cast<std::chrono::seconds>(duration_or_throw(ttl));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("--ttl", 0, 0, e.what());
+  }
+  const auto port = parse_listen_address(c.enroll.listen.front(), "enroll.listen").port;
+  ensure_self_signed_certificate(c.forward.tls.cert_file, c.forward.tls.key_file,
+                                 certificate_names(c), clock);
+  const std::string pin = certificate_sha256(c.forward.tls.cert_file);
+  const auto made = api::create_enrollment(store, random, clock, request);
+  if (!made.result.ok) throw std::runtime_error(made.result.error);
+  std::printf("%s\n", made.token.c_str());
+  std::printf("edusight-agent enroll --collector %s:%u --token %s --pin %s%s%s\n",
+              c.hostname.c_str(), static_cast<unsigned>(port), made.token.c_str(), pin.c_str(),
+              request.agent_id.empty() ? "" : " --agent-id ", request.agent_id.c_str());
+  std::fprintf(stderr,
+               "enrollment token %s: enrolls %lld agent(s) until %s; it is shown only now\n",
+               made.record.name.c_str(), static_cast<long long>(made.record.max_uses),
+               format_rfc3339(made.record.expires_at).c_str());
   return 0;
 }
 
@@ -297,6 +361,24 @@ int main(int argc, char** argv) {
   auto* agent_revoke = agent->add_subcommand("revoke", "Revoke an agent; it is refused");
   agent_revoke->add_option("id", agent_id)->required();
 
+  api::EnrollmentRequest enroll_request;
+  std::string enroll_ttl = "24h", enroll_name;
+  auto* enrollment = app.add_subcommand("enrollment", "Manage agents' enrollment tokens");
+  enrollment->require_subcommand(1);
+  auto* enrollment_create = enrollment->add_subcommand(
+      "create", "Create an enrollment token; it and the agent's command are printed once");
+  enrollment_create->add_option("--name", enroll_request.name, "Its name (default: random)");
+  enrollment_create->add_option("--comment", enroll_request.comment, "Who or what it is for");
+  enrollment_create->add_option("--ttl", enroll_ttl, "How long it works: 30m, 24h, 7d");
+  enrollment_create->add_option("--uses", enroll_request.max_uses, "How many agents it enrolls")
+      ->check(CLI::Range(1, 100000));
+  enrollment_create->add_option("--agent-id", enroll_request.agent_id,
+                                "The only agent id it enrolls (default: the agent's choice)");
+  auto* enrollment_list = enrollment->add_subcommand("list", "List enrollment tokens");
+  auto* enrollment_revoke =
+      enrollment->add_subcommand("revoke", "Revoke an enrollment token by name");
+  enrollment_revoke->add_option("name", enroll_name)->required();
+
   std::vector<std::string> rule_paths;
   bool allow_untested = false;
   auto* rules_cmd = app.add_subcommand("rules", "Check and test rule files");
@@ -334,6 +416,7 @@ int main(int argc, char** argv) {
     if (check_config) {
       endpoints(config.forward.listen, "forward.listen");
       endpoints(config.api.listen, "api.listen");
+      endpoints(config.enroll.listen, "enroll.listen");
       const auto set = rules::load_rule_files(config.rules);
       std::printf("rules OK: %zu rules, %zu exceptions\n", set.rules().size(),
                   set.exceptions().size());
@@ -342,7 +425,8 @@ int main(int argc, char** argv) {
     }
     SystemClock clock;
     if (token_create->parsed() || token_list->parsed() || token_revoke->parsed() ||
-        agent_add->parsed() || agent_list->parsed() || agent_revoke->parsed()) {
+        agent_add->parsed() || agent_list->parsed() || agent_revoke->parsed() ||
+        enrollment->parsed()) {
       auto store = open_store(config, clock);
       CryptoRandom random;
       auto check = [](const Result& r) {
@@ -382,6 +466,21 @@ int main(int argc, char** argv) {
         }
       } else if (agent_revoke->parsed()) {
         check(store->revoke_agent(agent_id));
+      } else if (enrollment_create->parsed()) {
+        return print_new_enrollment(config, *store, random, clock, enroll_request, enroll_ttl);
+      } else if (enrollment_list->parsed()) {
+        EnrollmentList list = store->list_enrollments();
+        if (!list.ok) throw std::runtime_error(list.error);
+        for (const auto& e : list.enrollments) {
+          std::printf("%s\t%s\texpires %s\tuses %lld/%lld\t%s\t%s\n", e.name.c_str(),
+                      std::string(api::enrollment_state(e, clock.now())).c_str(),
+                      format_rfc3339(e.expires_at).c_str(), static_cast<long long>(e.uses),
+                      static_cast<long long>(e.max_uses),
+                      e.used_by.empty() ? "-" : e.used_by.c_str(),
+                      e.agent_id.empty() ? "any agent id" : e.agent_id.c_str());
+        }
+      } else if (enrollment_revoke->parsed()) {
+        check(store->revoke_enrollment(enroll_name));
       }
       return 0;
     }

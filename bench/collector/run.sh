@@ -76,6 +76,8 @@ forward:
   max_connections: 4096
 api:
   listen: ["127.0.0.1:0"]
+enroll:
+  listen: []
 log_level: info
 EOF
 }

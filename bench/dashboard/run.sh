@@ -82,6 +82,8 @@ forward:
   tls: {enabled: false}
 api:
   listen: ["127.0.0.1:0"]
+enroll:
+  listen: []
   dashboard_dir: none
 log_level: info
 EOF

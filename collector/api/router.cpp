@@ -11,7 +11,9 @@
 #include <fstream>
 
 #include "collector/api/assets.hpp"
+#include "collector/api/enrollment.hpp"
 #include "edusight/core/finding.hpp"
+#include "edusight/core/schedule.hpp"
 
 namespace edusight::collector::api {
 namespace http = boost::beast::http;
@@ -26,6 +28,8 @@ constexpr std::string_view kFinding = "/api/v1/findings/{id}";
 constexpr std::string_view kAssets = "/api/v1/assets";
 constexpr std::string_view kAgents = "/api/v1/agents";
 constexpr std::string_view kAgent = "/api/v1/agents/{id}";
+constexpr std::string_view kEnrollments = "/api/v1/enrollments";
+constexpr std::string_view kEnrollment = "/api/v1/enrollments/{name}";
 constexpr std::string_view kScans = "/api/v1/scans";
 constexpr std::string_view kAlerts = "/api/v1/alerts";
 constexpr std::string_view kAlert = "/api/v1/alerts/{id}";
@@ -50,6 +54,7 @@ std::string_view route_of_path(std::string_view path) {
   if (segs[2] == "findings") return n == 3 ? kFindings : n == 4 ? kFinding : kOther;
   if (n == 3 && segs[2] == "assets") return kAssets;
   if (segs[2] == "agents") return n == 3 ? kAgents : n == 4 ? kAgent : kOther;
+  if (segs[2] == "enrollments") return n == 3 ? kEnrollments : n == 4 ? kEnrollment : kOther;
   if (n == 3 && segs[2] == "scans") return kScans;
   if (segs[2] == "alerts") {
     if (n == 3) return kAlerts;
@@ -324,6 +329,20 @@ Routed Router::dispatch(const Request& req) {
     if (method == http::verb::delete_) return {revoke_agent(req, segs[3]), route};
     return {method_not_allowed(req, "GET, DELETE"), route};
   }
+  if (route == kEnrollments || route == kEnrollment) {
+    // Enrollment tokens make agents: administrators only, even to look.
+    if (token.role != Role::admin) {
+      return {error_response(http::status::forbidden, "enrollment tokens are for administrators",
+                             req.version()),
+              route};
+    }
+    if (route == kEnrollments && get) return {list_enrollments(req, params), route};
+    if (route == kEnrollments && method == http::verb::post) return {add_enrollment(req), route};
+    if (route == kEnrollment && method == http::verb::delete_) {
+      return {revoke_enrollment(req, segs[3]), route};
+    }
+    return {method_not_allowed(req, route == kEnrollments ? "GET, POST" : "DELETE"), route};
+  }
   if (route == kScans) {
     if (!get) return {method_not_allowed(req, "GET"), route};
     return {scans(req, params), route};
@@ -490,6 +509,88 @@ Response Router::revoke_agent(const Request& req, std::string_view id) {
   }
   boost::json::object o;
   o["id"] = agent;
+  o["revoked"] = true;
+  return json_response(http::status::ok, o, req.version());
+}
+
+Response Router::list_enrollments(const Request& req, const Params& params) {
+  if (const auto e = check_known(params, {})) return bad_parameter(req, *e);
+  auto r = store_.list_enrollments();
+  if (!r.ok) return storage_error(req, "list enrollments", r.error);
+  const auto now = clock_.now();
+  boost::json::array items;
+  for (const auto& e : r.enrollments) items.emplace_back(to_json(e, now));
+  boost::json::object o;
+  o["total"] = r.enrollments.size();
+  o["items"] = std::move(items);
+  return json_response(http::status::ok, o, req.version());
+}
+
+Response Router::add_enrollment(const Request& req) {
+  boost::system::error_code ec;
+  const auto body = boost::json::parse(req.body().empty() ? "{}" : req.body(), ec);
+  if (ec || !body.is_object()) {
+    return error_response(http::status::bad_request, "body must be a JSON object", req.version());
+  }
+  const auto& o = body.get_object();
+  EnrollmentRequest request;
+  auto text = [&](std::string_view key, std::string& out) {
+    const auto* v = o.if_contains(key);
+    if (!v || v->is_null()) return true;
+    if (!v->is_string()) return false;
+    out = std::string(v->get_string());
+    return true;
+  };
+  std::string ttl;
+  if (!text("name", request.name) || !text("comment", request.comment) ||
+      !text("agent_id", request.agent_id) || !text("ttl", ttl)) {
+    return error_response(http::status::bad_request, "name, comment, agent_id, ttl: strings",
+                          req.version());
+  }
+  if (!ttl.empty()) {
+    try {
+      request.ttl = std::chrono::duration_cast<std::chrono::seconds>(duration_or_throw(ttl));
+    } catch (const std::invalid_argument& e) {
+      return error_response(http::status::bad_request, std::string("ttl: ") + e.what(),
+                            req.version());
+    }
+  }
+  if (const auto* uses = o.if_contains("uses")) {
+    if (!uses->is_int64() && !uses->is_uint64()) {
+      return error_response(http::status::bad_request, "uses: a whole number", req.version());
+    }
+    request.max_uses = uses->to_number<std::int64_t>();
+  }
+  auto made = create_enrollment(store_, random_, clock_, request);
+  if (!made.result.ok) {
+    if (made.result.error.rfind("enrollment token exists", 0) == 0) {
+      return error_response(http::status::conflict, "an enrollment token has this name",
+                            req.version());
+    }
+    if (made.token.empty() && made.record.sha256.empty()) {
+      return error_response(http::status::bad_request, made.result.error, req.version());
+    }
+    return storage_error(req, "add enrollment", made.result.error);
+  }
+  spdlog::info("api: enrollment token {} created", made.record.name);
+  auto out = to_json(made.record, clock_.now());
+  out["token"] = made.token;  // the only time it is shown
+  auto res = json_response(http::status::created, out, req.version());
+  res.set(http::field::location, std::string(kEnrollments) + "/" + made.record.name);
+  return res;
+}
+
+Response Router::revoke_enrollment(const Request& req, std::string_view name) {
+  const auto r = store_.revoke_enrollment(std::string(name));
+  if (!r.ok) {
+    if (r.error.rfind("no such enrollment token", 0) == 0) {
+      return error_response(http::status::not_found, "no such enrollment token", req.version());
+    }
+    return storage_error(req, "revoke enrollment", r.error);
+  }
+  spdlog::info("api: enrollment token {} revoked", name);
+  boost::json::object o;
+  o["name"] = name;
   o["revoked"] = true;
   return json_response(http::status::ok, o, req.version());
 }

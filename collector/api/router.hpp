@@ -85,6 +85,9 @@ class Router {
   Response get_agent(const Request& req, std::string_view id);
   Response add_agent(const Request& req);
   Response revoke_agent(const Request& req, std::string_view id);
+  Response list_enrollments(const Request& req, const Params& params);
+  Response add_enrollment(const Request& req);
+  Response revoke_enrollment(const Request& req, std::string_view name);
   Response scans(const Request& req, const Params& params);
   Response alerts(const Request& req, const Params& params);
   Response alert(const Request& req, std::string_view id);

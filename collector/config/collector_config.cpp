@@ -76,7 +76,7 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
   if (root.IsNull()) return c;
   r.expect_map(root, "the collector configuration");
   r.only_keys(root, "the collector configuration",
-              {"data_dir", "hostname", "certificate_names", "database", "forward", "api",
+              {"data_dir", "hostname", "certificate_names", "database", "forward", "api", "enroll",
                "max_group_findings", "log_level", "rules", "alerts", "notifications", "institution",
                "reports"});
   if (root["institution"]) c.institution = r.scalar(root["institution"], "institution");
@@ -178,6 +178,24 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
                                           milliseconds(100), milliseconds(600'000));
     }
     if (a["link_base"]) c.alerts.link_base = r.scalar(a["link_base"], "alerts.link_base");
+  }
+  if (const auto e = root["enroll"]) {
+    r.expect_map(e, "enroll");
+    r.only_keys(e, "enroll", {"listen", "max_failures", "failure_window"});
+    // An empty list turns enrollment off (identities then come from `agent add` alone).
+    if (e["listen"] && e["listen"].IsSequence() && e["listen"].size() == 0) {
+      c.enroll.listen.clear();
+    } else if (e["listen"]) {
+      c.enroll.listen = read_listen(r, e["listen"], "enroll.listen");
+    }
+    if (e["max_failures"]) {
+      c.enroll.max_failures =
+          static_cast<std::size_t>(r.integer(e["max_failures"], "enroll.max_failures", 1, 100'000));
+    }
+    if (e["failure_window"]) {
+      c.enroll.failure_window = r.duration(e["failure_window"], "enroll.failure_window",
+                                           milliseconds(1000), milliseconds(86'400'000));
+    }
   }
   if (const auto a = root["api"]) {
     r.expect_map(a, "api");

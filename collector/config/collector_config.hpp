@@ -41,6 +41,13 @@ struct ApiSettings {
   std::chrono::milliseconds posture_refresh{2'000};
 };
 
+// The enrollment listener (docs/enrollment.md): always TLS, with the Forward certificate.
+struct EnrollSettings {
+  std::vector<std::string> listen{"0.0.0.0:24225", "[::]:24225"};  // empty: no enrollment
+  std::size_t max_failures = 10;  // failed attempts per peer address within failure_window
+  std::chrono::milliseconds failure_window{600'000};
+};
+
 struct AlertSettings {
   // How often due notifications (new, reminders, resolved) are looked for.
   std::chrono::milliseconds poll_interval{2'000};
@@ -70,6 +77,7 @@ struct CollectorConfig {
   std::string database;
   ForwardSettings forward;
   ApiSettings api;
+  EnrollSettings enroll;
   // Rule files and directories (the engine's *.yaml); empty: the shipped rule set.
   std::vector<std::string> rules;
   AlertSettings alerts;

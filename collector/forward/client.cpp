@@ -23,6 +23,8 @@
 #include <tuple>
 #include <utility>
 
+#include "tls_trust.hpp"
+
 namespace edusight::forward {
 
 namespace asio = boost::asio;
@@ -33,23 +35,6 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-// "AB:cd:..." and "abcd..." are the same pin.
-std::string normalize_hex(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == ':' || c == ' ') continue;
-    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
-  return out;
-}
-
-std::string der_sha256_hex(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  return to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
-}
 
 }  // namespace
 
@@ -174,39 +159,15 @@ asio::awaitable<Error> Client::connect_impl() {
     co_return Error{Errc::bad_options, "host, agent id and key are required"};
   const bool tls = !options_.plaintext;
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-  const std::string name = options_.server_name.empty() ? options_.host : options_.server_name;
-  const auto literal = [&] {
-    boost::system::error_code ec;
-    asio::ip::make_address(name, ec);
-    return !ec;
-  }();
+  const TlsTrust trust{options_.ca_file, options_.pin_sha256,
+                       options_.server_name.empty() ? options_.host : options_.server_name};
   if (tls) {
-    if (options_.ca_file.empty() && options_.pin_sha256.empty())
-      co_return Error{Errc::bad_options, "TLS needs a CA file or a certificate pin"};
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    if (!options_.ca_file.empty()) {
-      boost::system::error_code ec;
-      ctx->load_verify_file(options_.ca_file, ec);
-      if (ec)
-        co_return Error{Errc::bad_options,
-                        "cannot load CA file " + options_.ca_file + ": " + ec.message()};
-      ctx->set_verify_mode(ssl::verify_peer);
-    } else {
-      ctx->set_verify_mode(ssl::verify_none);  // the pin below is the trust decision
-    }
+    if (auto err = prepare_client_context(*ctx, trust); err) co_return err;
   }
   state_ = std::make_shared<State>(executor_, std::move(ctx), tls);
   State& s = *state_;
   if (tls) {
-    SSL* native = s.stream.native_handle();
-    // RFC 6066: SNI carries host names only, never address literals.
-    if (!literal) SSL_set_tlsext_host_name(native, name.c_str());
-    if (!options_.ca_file.empty()) {
-      X509_VERIFY_PARAM* param = SSL_get0_param(native);
-      const int ok = literal ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
-                             : SSL_set1_host(native, name.c_str());
-      if (ok != 1) co_return Error{Errc::bad_options, "cannot verify against name " + name};
-    }
+    if (auto err = prepare_client_connection(s.stream.native_handle(), trust); err) co_return err;
   }
 
   arm(steady::now() + options_.connect_timeout);
@@ -232,20 +193,11 @@ asio::awaitable<Error> Client::connect_impl() {
     auto [hec] = co_await s.stream.async_handshake(ssl::stream_base::client, use_tuple);
     disarm();
     if (hec || s.expired) {
-      std::string why = s.expired ? "TLS handshake timed out" : hec.message();
-      const long verify = SSL_get_verify_result(s.stream.native_handle());
-      if (!s.expired && verify != X509_V_OK)
-        why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+      const std::string why =
+          s.expired ? "TLS handshake timed out" : handshake_failure(s.stream.native_handle(), hec);
       co_return Error{s.expired ? Errc::timeout : Errc::tls_failed, why};
     }
-    if (!options_.pin_sha256.empty()) {
-      X509* peer = SSL_get1_peer_certificate(s.stream.native_handle());
-      if (!peer) co_return Error{Errc::pin_mismatch, "server sent no certificate"};
-      const auto got = der_sha256_hex(peer);
-      X509_free(peer);
-      if (got != normalize_hex(options_.pin_sha256))
-        co_return Error{Errc::pin_mismatch, "server certificate sha256 " + got};
-    }
+    if (auto err = check_pin(s.stream.native_handle(), trust); err) co_return err;
   }
   disarm();
   s.open = true;
@@ -331,7 +283,7 @@ asio::awaitable<Error> Client::handshake() {
   if (!pong->auth_result)
     co_return fail(Errc::auth_refused, pong->reason.empty() ? "no reason given" : pong->reason);
   const auto expected = sha512_hex(salt + pong->server_hostname + nonce + options_.shared_key);
-  if (normalize_hex(pong->shared_key_hexdigest) != expected)
+  if (normalize_pin(pong->shared_key_hexdigest) != expected)
     co_return fail(Errc::server_unverified,
                    "server '" + pong->server_hostname + "' does not know this agent's key");
   if (decoder.buffered() > 0) co_return fail(Errc::protocol_error, "unexpected bytes after PONG");

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "collector/store/micros.hpp"
+#include "collector/store/redeem.hpp"
 
 namespace edusight::collector {
 
@@ -121,7 +122,24 @@ constexpr const char* kPgSchemaV2 = R"sql(
 CREATE SEQUENCE data_changes;
 )sql";
 
-constexpr const char* kPgMigrations[] = {kPgSchemaV1, kPgSchemaV2};
+// Version 3: enrollment tokens (hashes only), each redeemable max_uses times before it expires.
+constexpr const char* kPgSchemaV3 = R"sql(
+CREATE TABLE enrollments (
+  name text COLLATE "C" PRIMARY KEY,
+  sha256 text COLLATE "C" NOT NULL UNIQUE,
+  comment text NOT NULL DEFAULT '',
+  agent_id text COLLATE "C" NOT NULL DEFAULT '',
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  max_uses bigint NOT NULL CHECK (max_uses >= 1),
+  uses bigint NOT NULL DEFAULT 0,
+  used_at bigint,
+  used_by text NOT NULL DEFAULT '',
+  revoked_at bigint
+);
+)sql";
+
+constexpr const char* kPgMigrations[] = {kPgSchemaV1, kPgSchemaV2, kPgSchemaV3};
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion);
 
 // Any fixed number: the advisory lock collectors take to migrate one at a time.
@@ -928,6 +946,128 @@ TokenList PgStore::list_tokens() {
   out.ok = select(
       std::string("SELECT name, role, sha256, created_at, revoked_at FROM tokens ORDER BY name"),
       Params{}, read_token, out.tokens, out.error, "list tokens");
+  return out;
+}
+
+// ---- enrollment tokens ----
+
+Result PgStore::add_enrollment(const EnrollmentRecord& e) {
+  if (e.name.empty() || e.sha256.empty()) {
+    return Result::failure("an enrollment token needs a name and a hash");
+  }
+  if (e.max_uses < 1) return Result::failure("an enrollment token needs at least one use");
+  std::lock_guard lock(mutex_);
+  if (auto r = ready(); !r.ok) return r;
+  std::int64_t changed = 0;
+  auto r = command(
+      "INSERT INTO enrollments (name, sha256, comment, agent_id, created_at, expires_at, "
+      "max_uses) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+      {e.name, e.sha256, e.comment, e.agent_id, str(to_micros(e.created_at)),
+       str(to_micros(e.expires_at)), str(e.max_uses)},
+      "add enrollment", &changed);
+  if (r.ok && changed == 0) return Result::failure("enrollment token exists: " + e.name);
+  return r;
+}
+
+Result PgStore::revoke_enrollment(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  if (auto r = ready(); !r.ok) return r;
+  std::int64_t changed = 0;
+  auto r = command("UPDATE enrollments SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1",
+                   {name, str(to_micros(clock_.now()))}, "revoke enrollment", &changed);
+  if (r.ok && changed == 0) return Result::failure("no such enrollment token: " + name);
+  return r;
+}
+
+namespace {
+constexpr const char* kEnrollmentSelect =
+    "SELECT name, sha256, comment, agent_id, created_at, expires_at, max_uses, uses, used_at, "
+    "used_by, revoked_at FROM enrollments ";
+
+std::string read_enrollment(const PGresult* s, int i, EnrollmentRecord& e) {
+  e.name = text(s, i, 0);
+  e.sha256 = text(s, i, 1);
+  e.comment = text(s, i, 2);
+  e.agent_id = text(s, i, 3);
+  e.created_at = from_micros(integer(s, i, 4));
+  e.expires_at = from_micros(integer(s, i, 5));
+  e.max_uses = integer(s, i, 6);
+  e.uses = integer(s, i, 7);
+  e.used_at = optional_time(s, i, 8);
+  e.used_by = text(s, i, 9);
+  e.revoked = !is_null(s, i, 10);
+  return {};
+}
+}  // namespace
+
+EnrollmentList PgStore::list_enrollments() {
+  std::lock_guard lock(mutex_);
+  EnrollmentList out;
+  out.ok = select(std::string(kEnrollmentSelect) + "ORDER BY name", Params{}, read_enrollment,
+                  out.enrollments, out.error, "list enrollments");
+  return out;
+}
+
+Redemption PgStore::redeem_enrollment(const std::string& sha256, const std::string& agent_id,
+                                      const std::string& key, TimePoint now) {
+  std::lock_guard lock(mutex_);
+  Redemption out;
+  if (auto r = ready(); !r.ok) {
+    out.error = r.error;
+    return out;
+  }
+  const std::string at = str(to_micros(now));
+  // FOR UPDATE: a second collector redeeming the same token waits here until this
+  // transaction ends, then reads the row as this one left it (uses counted).
+  const std::string sql = std::string(kEnrollmentSelect) + "WHERE sha256 = $1 FOR UPDATE";
+  std::string id;
+  Result r = transaction([&]() -> Result {
+    out.enrollment.clear();
+    out.agent.reset();
+    std::string error;
+    Res res = exec(sql, Params{sha256}, error, "find enrollment");
+    if (!res) return Result::failure(error);
+    if (PQntuples(res.get()) == 0) {
+      out.outcome = RedeemOutcome::unknown;
+      return Result::success();
+    }
+    EnrollmentRecord e;
+    read_enrollment(res.get(), 0, e);
+    out.enrollment = e.name;
+    out.outcome = judge_redemption(e, agent_id, now, id);
+    if (out.outcome != RedeemOutcome::enrolled) return Result::success();
+    if (id.empty() || key.empty()) return Result::failure("an agent needs an id and a key");
+    std::int64_t changed = 0;
+    if (auto x = command(
+            "INSERT INTO agents (id, key, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            {id, key, at}, "add agent", &changed);
+        !x.ok) {
+      return x;
+    }
+    if (changed == 0) {
+      out.outcome = RedeemOutcome::agent_exists;
+      return Result::success();
+    }
+    return command(
+        "UPDATE enrollments SET uses = uses + 1, used_at = $2, used_by = $3 "
+        "WHERE name = $1",
+        {e.name, at, id}, "count the enrollment");
+  });
+  if (!r.ok) {
+    out.ok = false;
+    out.error = r.error;
+    out.agent.reset();
+    return out;
+  }
+  out.ok = true;
+  if (out.outcome == RedeemOutcome::enrolled) {
+    note_change();
+    AgentRecord a;
+    a.id = id;
+    a.key = key;
+    a.created_at = from_micros(to_micros(now));
+    out.agent = std::move(a);
+  }
   return out;
 }
 

@@ -20,7 +20,7 @@ struct pg_result;
 namespace edusight::collector {
 
 // The schema version this build writes; see kPgMigrations in pg_store.cpp.
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 struct PgStoreOptions {
   // Set on the session: no statement may hold the collector's writer longer than this.
@@ -59,6 +59,12 @@ class PgStore final : public Store {
   Result revoke_token(const std::string& name) override;
   TokenLookup find_token(const std::string& sha256) override;
   TokenList list_tokens() override;
+
+  Result add_enrollment(const EnrollmentRecord& e) override;
+  Result revoke_enrollment(const std::string& name) override;
+  EnrollmentList list_enrollments() override;
+  Redemption redeem_enrollment(const std::string& sha256, const std::string& agent_id,
+                               const std::string& key, TimePoint now) override;
 
   ScanList list_scans(const ScanQuery& q) override;
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "collector/store/micros.hpp"
+#include "collector/store/redeem.hpp"
 
 namespace edusight::collector {
 
@@ -19,6 +20,29 @@ PostureStore::~PostureStore() = default;
 AgentStore::~AgentStore() = default;
 TokenStore::~TokenStore() = default;
 ScanStore::~ScanStore() = default;
+EnrollmentStore::~EnrollmentStore() = default;
+
+std::string_view to_string(RedeemOutcome o) {
+  switch (o) {
+    case RedeemOutcome::enrolled:
+      return "enrolled";
+    case RedeemOutcome::unknown:
+      return "unknown";
+    case RedeemOutcome::revoked:
+      return "revoked";
+    case RedeemOutcome::expired:
+      return "expired";
+    case RedeemOutcome::used:
+      return "used";
+    case RedeemOutcome::wrong_agent:
+      return "wrong_agent";
+    case RedeemOutcome::no_agent_id:
+      return "no_agent_id";
+    case RedeemOutcome::agent_exists:
+      return "agent_exists";
+  }
+  return "unknown";
+}
 
 std::string_view to_string(Role r) {
   return r == Role::admin ? "admin" : "viewer";
@@ -253,7 +277,25 @@ CREATE TABLE posture_history (
 CREATE INDEX findings_open_by_severity ON findings (severity) WHERE state = 'open';
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4, kSchemaV5};
+// Version 6: enrollment tokens (hashes only), each redeemable max_uses times before it expires.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE enrollments (
+  name TEXT PRIMARY KEY NOT NULL,
+  sha256 TEXT NOT NULL UNIQUE,
+  comment TEXT NOT NULL DEFAULT '',
+  agent_id TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  max_uses INTEGER NOT NULL CHECK (max_uses >= 1),
+  uses INTEGER NOT NULL DEFAULT 0,
+  used_at INTEGER,
+  used_by TEXT NOT NULL DEFAULT '',
+  revoked_at INTEGER
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3,
+                                       kSchemaV4, kSchemaV5, kSchemaV6};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 constexpr const char* kColumns =
@@ -1063,6 +1105,139 @@ TokenList SqliteStore::list_tokens() {
   out.ok = select(
       "SELECT name, role, sha256, created_at, revoked_at FROM tokens ORDER BY name",
       [](sqlite3_stmt*) {}, read_token, out.tokens, out.error, "list tokens");
+  return out;
+}
+
+// ---- enrollment tokens ----
+
+Result SqliteStore::add_enrollment(const EnrollmentRecord& e) {
+  if (e.name.empty() || e.sha256.empty()) {
+    return Result::failure("an enrollment token needs a name and a hash");
+  }
+  if (e.max_uses < 1) return Result::failure("an enrollment token needs at least one use");
+  return run(
+      "INSERT INTO enrollments (name, sha256, comment, agent_id, created_at, expires_at, "
+      "max_uses) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+      [&](sqlite3_stmt* s) {
+        bind_text(s, 1, e.name);
+        bind_text(s, 2, e.sha256);
+        bind_text(s, 3, e.comment);
+        bind_text(s, 4, e.agent_id);
+        sqlite3_bind_int64(s, 5, to_micros(e.created_at));
+        sqlite3_bind_int64(s, 6, to_micros(e.expires_at));
+        sqlite3_bind_int64(s, 7, e.max_uses);
+      },
+      "add enrollment", "enrollment token exists: " + e.name);
+}
+
+Result SqliteStore::revoke_enrollment(const std::string& name) {
+  return revoke("UPDATE enrollments SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1",
+                name, "revoke enrollment", "no such enrollment token: " + name);
+}
+
+namespace {
+constexpr const char* kEnrollmentColumns =
+    "SELECT name, sha256, comment, agent_id, created_at, expires_at, max_uses, uses, used_at, "
+    "used_by, revoked_at FROM enrollments ";
+
+std::string read_enrollment(sqlite3_stmt* s, EnrollmentRecord& e) {
+  e.name = column_text(s, 0);
+  e.sha256 = column_text(s, 1);
+  e.comment = column_text(s, 2);
+  e.agent_id = column_text(s, 3);
+  e.created_at = from_micros(sqlite3_column_int64(s, 4));
+  e.expires_at = from_micros(sqlite3_column_int64(s, 5));
+  e.max_uses = sqlite3_column_int64(s, 6);
+  e.uses = sqlite3_column_int64(s, 7);
+  if (sqlite3_column_type(s, 8) != SQLITE_NULL) e.used_at = from_micros(sqlite3_column_int64(s, 8));
+  e.used_by = column_text(s, 9);
+  e.revoked = sqlite3_column_type(s, 10) != SQLITE_NULL;
+  return {};
+}
+
+}  // namespace
+
+EnrollmentList SqliteStore::list_enrollments() {
+  static const std::string sql = std::string(kEnrollmentColumns) + "ORDER BY name";
+  EnrollmentList out;
+  out.ok = select(
+      sql.c_str(), [](sqlite3_stmt*) {}, read_enrollment, out.enrollments, out.error,
+      "list enrollments");
+  return out;
+}
+
+Redemption SqliteStore::redeem_enrollment(const std::string& sha256, const std::string& agent_id,
+                                          const std::string& key, TimePoint now) {
+  static const std::string sql = std::string(kEnrollmentColumns) + "WHERE sha256 = ?1";
+  Redemption out;
+  if (!status_.ok) {
+    out.error = status_.error;
+    return out;
+  }
+  if (auto r = begin(); !r.ok) {
+    out.error = r.error;
+    return out;
+  }
+  // BEGIN IMMEDIATE holds the write lock from here to the end: no other connection can
+  // redeem the same token in between.
+  auto refuse = [&](RedeemOutcome o) {
+    rollback();
+    out.ok = true;
+    out.outcome = o;
+    return out;
+  };
+  auto fail = [&](std::string error) {
+    rollback();
+    out.ok = false;
+    out.error = std::move(error);
+    return out;
+  };
+  std::vector<EnrollmentRecord> rows;
+  std::string error;
+  if (!select(
+          sql.c_str(), [&](sqlite3_stmt* s) { bind_text(s, 1, sha256); }, read_enrollment, rows,
+          error, "find enrollment")) {
+    return fail(error);
+  }
+  if (rows.empty()) return refuse(RedeemOutcome::unknown);
+  const EnrollmentRecord& e = rows.front();
+  out.enrollment = e.name;
+  std::string id;
+  if (const auto o = judge_redemption(e, agent_id, now, id); o != RedeemOutcome::enrolled)
+    return refuse(o);
+  if (id.empty() || key.empty()) return fail("an agent needs an id and a key");
+  const std::int64_t at = to_micros(now);
+  if (auto r = run(
+          "INSERT INTO agents (id, key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+          [&](sqlite3_stmt* s) {
+            bind_text(s, 1, id);
+            bind_text(s, 2, key);
+            sqlite3_bind_int64(s, 3, at);
+          },
+          "add agent");
+      !r.ok) {
+    return fail(r.error);
+  }
+  if (sqlite3_changes(db_.get()) == 0) return refuse(RedeemOutcome::agent_exists);
+  if (auto r = run(
+          "UPDATE enrollments SET uses = uses + 1, used_at = ?2, used_by = ?3 WHERE name = ?1",
+          [&](sqlite3_stmt* s) {
+            bind_text(s, 1, e.name);
+            sqlite3_bind_int64(s, 2, at);
+            bind_text(s, 3, id);
+          },
+          "count the enrollment");
+      !r.ok) {
+    return fail(r.error);
+  }
+  if (auto r = commit(); !r.ok) return fail(r.error);
+  AgentRecord a;
+  a.id = id;
+  a.key = key;
+  a.created_at = from_micros(at);
+  out.ok = true;
+  out.outcome = RedeemOutcome::enrolled;
+  out.agent = std::move(a);
   return out;
 }
 

@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 namespace edusight::collector {
 
 // The schema version this build writes; see migrate() in sqlite_store.cpp.
-inline constexpr int kSqliteSchemaVersion = 5;
+inline constexpr int kSqliteSchemaVersion = 6;
 
 class SqliteStore final : public Store {
  public:
@@ -42,6 +42,12 @@ class SqliteStore final : public Store {
   Result revoke_token(const std::string& name) override;
   TokenLookup find_token(const std::string& sha256) override;
   TokenList list_tokens() override;
+
+  Result add_enrollment(const EnrollmentRecord& e) override;
+  Result revoke_enrollment(const std::string& name) override;
+  EnrollmentList list_enrollments() override;
+  Redemption redeem_enrollment(const std::string& sha256, const std::string& agent_id,
+                               const std::string& key, TimePoint now) override;
 
   ScanList list_scans(const ScanQuery& q) override;
 

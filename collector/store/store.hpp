@@ -186,6 +186,64 @@ class TokenStore {
   virtual TokenList list_tokens() = 0;
 };
 
+// ---- Enrollment tokens: how a new agent gets its identity (docs/enrollment.md) ----
+
+struct EnrollmentRecord {
+  std::string name;
+  std::string sha256;  // hex of the token's SHA-256; the token itself is never stored
+  std::string comment;
+  std::string agent_id;  // when set, the only agent id this token enrolls
+  TimePoint created_at{};
+  TimePoint expires_at{};
+  std::int64_t max_uses = 1;
+  std::int64_t uses = 0;
+  std::optional<TimePoint> used_at;  // the last redemption
+  std::string used_by;               // the agent the last redemption created
+  bool revoked = false;
+};
+
+struct EnrollmentList {
+  bool ok = false;
+  std::string error;
+  std::vector<EnrollmentRecord> enrollments;  // by name
+};
+
+// What a redemption came to; every value but `enrolled` is a refusal that changed nothing.
+enum class RedeemOutcome {
+  enrolled,
+  unknown,
+  revoked,
+  expired,
+  used,
+  wrong_agent,   // the token is for another agent id
+  no_agent_id,   // neither the request nor the token names the agent
+  agent_exists,  // that agent id is taken
+};
+std::string_view to_string(RedeemOutcome o);
+
+struct Redemption {
+  bool ok = false;  // false: storage error (error says why); otherwise see outcome
+  std::string error;
+  RedeemOutcome outcome = RedeemOutcome::unknown;
+  std::string enrollment;            // the token's name, when the hash was known
+  std::optional<AgentRecord> agent;  // the new identity, when enrolled
+};
+
+class EnrollmentStore {
+ public:
+  virtual ~EnrollmentStore();
+  // Fails if the name or the hash exists.
+  virtual Result add_enrollment(const EnrollmentRecord& e) = 0;
+  virtual Result revoke_enrollment(const std::string& name) = 0;
+  virtual EnrollmentList list_enrollments() = 0;
+  // One transaction: the token must exist, not be revoked, not be expired at `now` and have
+  // uses left; the agent id is `agent_id`, or when that is empty the token's own (a token
+  // made for one agent id enrolls no other), and must be new. Then the agent is created with `key`
+  // and the use counted.
+  virtual Redemption redeem_enrollment(const std::string& sha256, const std::string& agent_id,
+                                       const std::string& key, TimePoint now) = 0;
+};
+
 // ---- Scans ----
 
 struct ScanRecord {
@@ -341,6 +399,7 @@ class PostureStore {
 class Store : public FindingStore,
               public AgentStore,
               public TokenStore,
+              public EnrollmentStore,
               public ScanStore,
               public AlertStore,
               public PostureStore {};

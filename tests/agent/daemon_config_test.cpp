@@ -60,7 +60,9 @@ class DaemonConfigTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
   DaemonConfig parse(const std::string& text) {
-    return parse_daemon_config(text, "agent.yaml", dir_.string());
+    // Never the machine's own identity file: the tests stay hermetic.
+    return parse_daemon_config(text, "agent.yaml", dir_.string(),
+                               (dir_ / "default-identity.yaml").string());
   }
   // Replaces the first occurrence of `from` in the good file.
   std::string good_with(const std::string& from, const std::string& to) {
@@ -143,7 +145,7 @@ collector: {address: 127.0.0.1:24224, tls: false}
 
 TEST_F(DaemonConfigTest, Errors) {
   expect_error(good_with("  id: campus-a\n", "  idd: campus-a\n"), 2, "unknown key 'idd'");
-  expect_error(good_with("  id: campus-a\n", ""), 2, "agent.id is required");
+  expect_error(good_with("  id: campus-a\n", ""), 2, "not enrolled");
   expect_error(good_with("key_file: agent.key", "key_file: missing.key"), 3, "cannot read key");
   expect_error(good_with("spool_max_chunks: 100000", "spool_max_chunks: lots"), 6, "whole number");
   expect_error(good_with("heartbeat_interval: 30s", "heartbeat_interval: 30"), 7, "not a duration");
@@ -173,6 +175,110 @@ TEST_F(DaemonConfigTest, ScanConfigErrorsNameTheJob) {
   std::ofstream(dir_ / "bad.yaml") << "targets: [x.demo-univ.edu.cn]\n";  // no resolver
   expect_error(good_with("scan_config: demo-campus.yaml", "scan_config: bad.yaml"), 18,
                "job 'ipv6-daily'");
+}
+
+// ---- the identity file written by `edusight-agent enroll` ----
+
+constexpr const char* kIdentity = R"(# written by edusight-agent enroll
+agent_id: "lab-pc-7"
+key: "esk_secret"
+collector:
+  host: "collector.example.edu.cn"
+  port: 24224
+  tls: true
+  pin_sha256: "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+)";
+
+TEST_F(DaemonConfigTest, TheDefaultIdentityFileSuppliesWhatTheConfigLeavesOut) {
+  std::ofstream(dir_ / "default-identity.yaml") << kIdentity;
+  const auto c = parse("agent:\n  spool_dir: spool\n");
+  EXPECT_EQ(c.agent_id, "lab-pc-7");
+  EXPECT_EQ(c.key, "esk_secret");
+  EXPECT_EQ(c.identity_file, (dir_ / "default-identity.yaml").string());
+  EXPECT_EQ(c.collector.host, "collector.example.edu.cn");
+  EXPECT_EQ(c.collector.port, 24224);
+  EXPECT_TRUE(c.collector.tls);
+  EXPECT_EQ(c.collector.pin_sha256,
+            "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+  EXPECT_EQ(c.collector.server_name, "collector.example.edu.cn");
+  // Not even an agent section is needed.
+  EXPECT_EQ(parse("jobs: []\n").agent_id, "lab-pc-7");
+}
+
+TEST_F(DaemonConfigTest, TheConfigWinsOverTheIdentityFile) {
+  std::ofstream(dir_ / "id.yaml") << kIdentity;
+  const auto c = parse(R"(agent:
+  id: renamed
+  identity_file: id.yaml
+collector:
+  address: 192.0.2.7:24300
+  ca_file: collector.crt
+  batch_max_findings: 20
+)");
+  EXPECT_EQ(c.agent_id, "renamed");
+  EXPECT_EQ(c.key, "esk_secret");  // not set in the file: the identity's
+  EXPECT_EQ(c.identity_file, (dir_ / "id.yaml").string());
+  EXPECT_EQ(c.collector.host, "192.0.2.7");
+  EXPECT_EQ(c.collector.port, 24300);
+  // Trust is one decision: the file's CA, not the identity's pin beside it.
+  EXPECT_EQ(c.collector.ca_file, (dir_ / "collector.crt").string());
+  EXPECT_TRUE(c.collector.pin_sha256.empty());
+  EXPECT_EQ(c.collector.batch_max_findings, 20u);
+}
+
+TEST_F(DaemonConfigTest, AnIdentityInTheConfigNeedsNoFile) {
+  // agent.id and agent.key both given: the default identity file is not looked for.
+  const auto c = parse("agent: {id: a, key: k}\ncollector: {address: h:1, tls: false}\n");
+  EXPECT_EQ(c.agent_id, "a");
+  EXPECT_TRUE(c.identity_file.empty());
+}
+
+TEST_F(DaemonConfigTest, NotEnrolledIsAClearError) {
+  expect_error("agent:\n  spool_dir: spool\n", 2, "not enrolled");
+  expect_error("agent:\n  spool_dir: spool\n", 2, "edusight-agent enroll");
+  expect_error("agent:\n  identity_file: nope.yaml\n", 2, "no identity file");
+  expect_error("agent:\n  id: a\n", 2, "not enrolled");
+  // A broken identity file is reported at its own line.
+  std::ofstream(dir_ / "broken.yaml") << "agent_id: a\nkey: k\ncolector: {}\n";
+  try {
+    parse("agent:\n  identity_file: broken.yaml\n");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.file(), (dir_ / "broken.yaml").string());
+    EXPECT_EQ(e.line(), 3);
+    EXPECT_NE(std::string(e.what()).find("unknown key 'colector'"), std::string::npos);
+  }
+}
+
+TEST_F(DaemonConfigTest, IdentityFilesAreWrittenAtomicallyPrivateAndNotReplaced) {
+  Identity id;
+  id.agent_id = "pc-1";
+  id.key = "esk_\"quoted\"";
+  id.host = "2001:db8::10";
+  id.port = 24300;
+  id.ca_file = "/etc/ssl/campus ca.pem";
+  id.server_name = "collector.example.edu.cn";
+  const auto path = (dir_ / "sub" / "identity.yaml").string();
+  write_identity(path, id, false);
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  const Identity back = load_identity(path);
+  EXPECT_EQ(back.agent_id, "pc-1");
+  EXPECT_EQ(back.key, "esk_\"quoted\"");
+  EXPECT_EQ(back.host, "2001:db8::10");
+  EXPECT_EQ(back.port, 24300);
+  EXPECT_EQ(back.ca_file, "/etc/ssl/campus ca.pem");
+  EXPECT_EQ(back.server_name, "collector.example.edu.cn");
+  EXPECT_TRUE(back.pin_sha256.empty());
+  id.agent_id = "pc-2";
+  EXPECT_THROW(write_identity(path, id, false), std::runtime_error);
+  EXPECT_EQ(load_identity(path).agent_id, "pc-1");
+  write_identity(path, id, true);
+  EXPECT_EQ(load_identity(path).agent_id, "pc-2");
+  // No temporary files are left behind.
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_ / "sub")) ++files;
+  EXPECT_EQ(files, 1u);
 }
 
 TEST(HostPort, Forms) {

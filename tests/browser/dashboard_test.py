@@ -70,6 +70,8 @@ def main():
 api:
   listen: ["127.0.0.1:{API_PORT}"]
   dashboard_dir: {DIST}
+enroll:
+  listen: []
 alerts:
   poll_interval: 200ms
 """)

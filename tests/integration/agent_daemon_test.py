@@ -32,7 +32,8 @@ class DaemonToCollector(unittest.TestCase):
         self.data = os.path.join(self.dir, "collector")
         self.config = os.path.join(self.dir, "collector.yaml")
         with open(self.config, "w") as f:
-            f.write("forward:\n  listen: [\"127.0.0.1:24224\"]\napi:\n  listen: [\"127.0.0.1:18080\"]\n")
+            f.write("forward:\n  listen: [\"127.0.0.1:24224\"]\napi:\n  listen: [\"127.0.0.1:18080\"]\n"
+                    "enroll:\n  listen: []\n")
         key_file = os.path.join(self.dir, "agent.key")
         subprocess.run([COLLECTOR, "--config", self.config, "--data-dir", self.data, "agent",
                         "add", "itest-daemon", "--key-file", key_file],

@@ -51,6 +51,7 @@ class Collector:
         self.data = os.path.join(self.dir, "data")
         self.forward_port = free_port()
         self.api_port = free_port()
+        self.enroll_port = free_port()
         self.config = os.path.join(self.dir, "collector.yaml")
         with open(self.config, "w") as f:
             f.write(f"""forward:
@@ -58,6 +59,8 @@ class Collector:
   handshake_timeout: 2s
 api:
   listen: ["127.0.0.1:{self.api_port}"]
+enroll:
+  listen: ["127.0.0.1:{self.enroll_port}"]
 """ + extra_config)
         self.proc = None
         self.log_path = os.path.join(self.dir, "collector.log")

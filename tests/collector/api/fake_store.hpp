@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/store/redeem.hpp"
 #include "collector/store/store.hpp"
 #include "edusight/core/clock.hpp"
 
@@ -20,6 +21,7 @@ class FakeStore final : public Store {
   std::vector<StoredFinding> findings;
   std::map<std::string, AgentRecord> agents;
   std::vector<TokenRecord> tokens;
+  std::map<std::string, EnrollmentRecord> enrollments;  // by name
   std::vector<ScanRecord> scans;
   std::vector<AlertRecord> alerts;
   int calls = 0;
@@ -137,6 +139,64 @@ class FakeStore final : public Store {
     if (fail) return failed(r);
     r.ok = true;
     r.tokens = tokens;
+    return r;
+  }
+
+  Result add_enrollment(const EnrollmentRecord& e) override {
+    ++calls;
+    if (fail) return Result::failure("store down");
+    for (const auto& [name, x] : enrollments) {
+      if (name == e.name || x.sha256 == e.sha256) {
+        return Result::failure("enrollment token exists: " + e.name);
+      }
+    }
+    enrollments[e.name] = e;
+    return Result::success();
+  }
+  Result revoke_enrollment(const std::string& name) override {
+    ++calls;
+    if (fail) return Result::failure("store down");
+    auto it = enrollments.find(name);
+    if (it == enrollments.end()) return Result::failure("no such enrollment token: " + name);
+    it->second.revoked = true;
+    return Result::success();
+  }
+  EnrollmentList list_enrollments() override {
+    ++calls;
+    EnrollmentList r;
+    if (fail) return failed(r);
+    r.ok = true;
+    for (const auto& [name, e] : enrollments) r.enrollments.push_back(e);
+    return r;
+  }
+  Redemption redeem_enrollment(const std::string& sha256, const std::string& agent_id,
+                               const std::string& key, TimePoint now) override {
+    ++calls;
+    Redemption r;
+    if (fail) return failed(r);
+    r.ok = true;
+    for (auto& [name, e] : enrollments) {
+      if (e.sha256 != sha256) continue;
+      r.enrollment = name;
+      std::string id;
+      r.outcome = judge_redemption(e, agent_id, now, id);
+      if (r.outcome != RedeemOutcome::enrolled) return r;
+      if (agents.count(id)) {
+        r.outcome = RedeemOutcome::agent_exists;
+        return r;
+      }
+      AgentRecord a;
+      a.id = id;
+      a.key = key;
+      a.created_at = now;
+      agents[id] = a;
+      ++e.uses;
+      e.used_at = now;
+      e.used_by = id;
+      r.agent = a;
+      return r;
+    }
+    r.outcome = RedeemOutcome::unknown;
     return r;
   }
 

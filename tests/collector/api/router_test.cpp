@@ -485,5 +485,66 @@ TEST(AgentIds, Validation) {
   EXPECT_FALSE(valid_agent_id(std::string(254, 'a')));
 }
 
+TEST_F(RouterTest, EnrollmentTokensAreMadeListedAndRevokedByAdministrators) {
+  // Viewers may not even look: the list tells who may enroll.
+  for (auto method : {http::verb::get, http::verb::post}) {
+    EXPECT_EQ(call(method, "/api/v1/enrollments", "es_viewer").response.result(),
+              http::status::forbidden);
+  }
+  auto made = call(http::verb::post, "/api/v1/enrollments", "es_admin",
+                   R"({"name": "lab-3", "ttl": "2h", "uses": 2, "comment": "room 301"})");
+  ASSERT_EQ(made.response.result(), http::status::created) << made.response.body();
+  EXPECT_EQ(made.route, "/api/v1/enrollments");
+  const auto body = json(made).as_object();
+  const std::string token(body.at("token").as_string());
+  EXPECT_EQ(token.rfind("ese_", 0), 0u);
+  EXPECT_EQ(body.at("name"), "lab-3");
+  EXPECT_EQ(body.at("max_uses"), 2);
+  EXPECT_EQ(std::string(body.at("expires_at").as_string()), format_rfc3339(kBase + 2h));
+  EXPECT_EQ(body.at("state"), "active");
+  EXPECT_EQ(made.response[http::field::location], "/api/v1/enrollments/lab-3");
+  // Only the hash is kept.
+  ASSERT_EQ(store_.enrollments.count("lab-3"), 1u);
+  EXPECT_EQ(store_.enrollments["lab-3"].sha256, sha256_hex(token));
+
+  // A default name; a name that exists; bad input.
+  auto unnamed = call(http::verb::post, "/api/v1/enrollments", "es_admin", "");
+  ASSERT_EQ(unnamed.response.result(), http::status::created);
+  EXPECT_EQ(std::string(json(unnamed).at("name").as_string()).rfind("enroll-", 0), 0u);
+  EXPECT_EQ(json(unnamed).at("max_uses"), 1);
+  EXPECT_EQ(call(http::verb::post, "/api/v1/enrollments", "es_admin", R"({"name": "lab-3"})")
+                .response.result(),
+            http::status::conflict);
+  for (const auto* bad : {R"({"ttl": "soon"})", R"({"uses": 0})", R"({"uses": "2"})",
+                          R"({"name": "a b"})", R"({"agent_id": "x/y"})", "[]"}) {
+    EXPECT_EQ(call(http::verb::post, "/api/v1/enrollments", "es_admin", bad).response.result(),
+              http::status::bad_request)
+        << bad;
+  }
+
+  auto list = call(http::verb::get, "/api/v1/enrollments");
+  ASSERT_EQ(list.response.result(), http::status::ok);
+  const auto listed = json(list);
+  EXPECT_EQ(listed.at("total"), 2);
+  for (const auto& item : listed.at("items").as_array()) {
+    EXPECT_FALSE(item.as_object().contains("token"));
+    EXPECT_FALSE(item.as_object().contains("sha256"));
+  }
+
+  auto revoked = call(http::verb::delete_, "/api/v1/enrollments/lab-3");
+  ASSERT_EQ(revoked.response.result(), http::status::ok);
+  EXPECT_EQ(revoked.route, "/api/v1/enrollments/{name}");
+  EXPECT_TRUE(store_.enrollments["lab-3"].revoked);
+  EXPECT_EQ(call(http::verb::delete_, "/api/v1/enrollments/nobody").response.result(),
+            http::status::not_found);
+  EXPECT_EQ(call(http::verb::delete_, "/api/v1/enrollments/lab-3", "es_viewer").response.result(),
+            http::status::forbidden);
+  EXPECT_EQ(call(http::verb::put, "/api/v1/enrollments").response.result(),
+            http::status::method_not_allowed);
+  store_.fail = true;
+  EXPECT_EQ(call(http::verb::get, "/api/v1/enrollments").response.result(),
+            http::status::service_unavailable);
+}
+
 }  // namespace
 }  // namespace edusight::collector::api

@@ -48,6 +48,27 @@ log_level: debug
   EXPECT_EQ(c.max_group_findings, 1000u);
 }
 
+TEST(CollectorConfig, EnrollmentListener) {
+  CollectorConfig c = parse_collector_config("", "c.yaml");
+  EXPECT_EQ(c.enroll.listen, (std::vector<std::string>{"0.0.0.0:24225", "[::]:24225"}));
+  EXPECT_EQ(c.enroll.max_failures, 10u);
+  c = parse_collector_config(R"(
+enroll:
+  listen: ["127.0.0.1:0"]
+  max_failures: 3
+  failure_window: 1m
+)",
+                             "c.yaml");
+  EXPECT_EQ(c.enroll.listen, std::vector<std::string>{"127.0.0.1:0"});
+  EXPECT_EQ(c.enroll.max_failures, 3u);
+  EXPECT_EQ(c.enroll.failure_window, std::chrono::minutes(1));
+  // An empty list turns enrollment off.
+  EXPECT_TRUE(parse_collector_config("enroll: {listen: []}\n", "c.yaml").enroll.listen.empty());
+  EXPECT_THROW(parse_collector_config("enroll: {listn: []}\n", "c.yaml"), ConfigError);
+  EXPECT_THROW(parse_collector_config("enroll: {max_failures: 0}\n", "c.yaml"), ConfigError);
+  EXPECT_THROW(parse_collector_config("enroll: {listen: [\"nowhere\"]}\n", "c.yaml"), ConfigError);
+}
+
 TEST(CollectorConfig, RulesAlertsNotificationsAndReports) {
   CollectorConfig c = parse_collector_config(R"(
 institution: 示范大学

@@ -1031,6 +1031,110 @@ TEST_F(PgStoreTest, TwoCollectorsCommittingConcurrentlyStoreTheUnionOnce) {
                static_cast<long long>(one.retries()), static_cast<long long>(two.retries()));
 }
 
+// ---- enrollment tokens ----
+
+EnrollmentRecord enrollment(std::string name, std::string sha256, std::int64_t uses = 1,
+                            std::string agent_id = {}) {
+  EnrollmentRecord e;
+  e.name = std::move(name);
+  e.sha256 = std::move(sha256);
+  e.comment = "lab 3";
+  e.agent_id = std::move(agent_id);
+  e.created_at = kStart;
+  e.expires_at = kStart + 1h;
+  e.max_uses = uses;
+  return e;
+}
+
+TEST_F(PgStoreTest, EnrollmentTokenIsRedeemedOnceAndRefusalsChangeNothing) {
+  PgStore& store = open();
+  ASSERT_TRUE(store.add_enrollment(enrollment("lab-3", "aa11")).ok);
+  EXPECT_FALSE(store.add_enrollment(enrollment("lab-3", "bb22")).ok);
+  EXPECT_FALSE(store.add_enrollment(enrollment("other", "aa11")).ok);
+  ASSERT_TRUE(store.add_enrollment(enrollment("b", "h-b")).ok);
+  ASSERT_TRUE(store.add_enrollment(enrollment("c", "h-c", 1, "lab-pc-7")).ok);
+  ASSERT_TRUE(store.add_enrollment(enrollment("d", "h-d", 2)).ok);
+  ASSERT_TRUE(store.revoke_enrollment("b").ok);
+  EXPECT_FALSE(store.revoke_enrollment("nobody").ok);
+  ASSERT_TRUE(store.add_agent("taken", "k").ok);
+
+  auto outcome = [&](const std::string& hash, const std::string& id, TimePoint at) {
+    const Redemption r = store.redeem_enrollment(hash, id, "esk_" + id, at);
+    EXPECT_TRUE(r.ok) << r.error;
+    return r.outcome;
+  };
+  EXPECT_EQ(outcome("nope", "x", kStart), RedeemOutcome::unknown);
+  EXPECT_EQ(outcome("h-b", "x", kStart), RedeemOutcome::revoked);
+  EXPECT_EQ(outcome("aa11", "x", kStart + 1h), RedeemOutcome::expired);
+  EXPECT_EQ(outcome("aa11", "taken", kStart), RedeemOutcome::agent_exists);
+  EXPECT_EQ(outcome("aa11", "", kStart), RedeemOutcome::no_agent_id);
+  EXPECT_EQ(outcome("h-c", "someone-else", kStart), RedeemOutcome::wrong_agent);
+  for (const auto& e : store.list_enrollments().enrollments) EXPECT_EQ(e.uses, 0) << e.name;
+  EXPECT_EQ(store.list_agents().agents.size(), 1u);
+
+  const Redemption r = store.redeem_enrollment("aa11", "pc-1", "esk_one", kStart + 1min);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.outcome, RedeemOutcome::enrolled);
+  EXPECT_EQ(r.enrollment, "lab-3");
+  ASSERT_TRUE(r.agent);
+  EXPECT_EQ(store.find_agent("pc-1").agent->key, "esk_one");
+  EXPECT_EQ(outcome("aa11", "pc-2", kStart + 2min), RedeemOutcome::used);
+  EXPECT_FALSE(store.find_agent("pc-2").agent);
+  EXPECT_EQ(outcome("h-c", "", kStart), RedeemOutcome::enrolled);
+  EXPECT_TRUE(store.find_agent("lab-pc-7").agent);
+  EXPECT_EQ(outcome("h-d", "m1", kStart), RedeemOutcome::enrolled);
+  EXPECT_EQ(outcome("h-d", "m2", kStart), RedeemOutcome::enrolled);
+  EXPECT_EQ(outcome("h-d", "m3", kStart), RedeemOutcome::used);
+
+  const auto list = store.list_enrollments();
+  ASSERT_TRUE(list.ok) << list.error;
+  ASSERT_EQ(list.enrollments.size(), 4u);
+  const auto& e = list.enrollments[3];  // "lab-3", by name in byte order
+  EXPECT_EQ(e.name, "lab-3");
+  EXPECT_EQ(e.uses, 1);
+  EXPECT_EQ(e.used_by, "pc-1");
+  EXPECT_EQ(e.used_at, kStart + 1min);
+  EXPECT_EQ(e.comment, "lab 3");
+  EXPECT_TRUE(list.enrollments[0].revoked);  // "b"
+}
+
+// Two collectors, two connections, one single-use token, at the same moment: SELECT ... FOR
+// UPDATE makes the second wait and then see the use, so exactly one agent is enrolled.
+TEST_F(PgStoreTest, TwoCollectorsRedeemingOneTokenAtOnceEnrollOneAgent) {
+  PgStore& one = open();
+  PgStore& two = open();
+  constexpr int kRounds = 20;
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string hash = "h-" + std::to_string(i);
+    ASSERT_TRUE(one.add_enrollment(enrollment("once-" + std::to_string(i), hash)).ok);
+  }
+  std::atomic<int> ready{0};
+  std::vector<Redemption> a(kRounds), b(kRounds);
+  auto redeem = [&](PgStore& store, std::vector<Redemption>& out, const char* who) {
+    ++ready;
+    while (ready.load() < 2) std::this_thread::yield();
+    for (int i = 0; i < kRounds; ++i) {
+      const std::string id = std::string(who) + "-" + std::to_string(i);
+      out[i] = store.redeem_enrollment("h-" + std::to_string(i), id, "esk_" + id, kStart);
+    }
+  };
+  std::thread ta(redeem, std::ref(one), std::ref(a), "a");
+  std::thread tb(redeem, std::ref(two), std::ref(b), "b");
+  ta.join();
+  tb.join();
+  for (int i = 0; i < kRounds; ++i) {
+    ASSERT_TRUE(a[i].ok) << a[i].error;
+    ASSERT_TRUE(b[i].ok) << b[i].error;
+    EXPECT_EQ((a[i].outcome == RedeemOutcome::enrolled) + (b[i].outcome == RedeemOutcome::enrolled),
+              1)
+        << i;
+    EXPECT_EQ((a[i].outcome == RedeemOutcome::used) + (b[i].outcome == RedeemOutcome::used), 1)
+        << i;
+  }
+  EXPECT_EQ(one.list_agents().agents.size(), static_cast<std::size_t>(kRounds));
+  for (const auto& e : two.list_enrollments().enrollments) EXPECT_EQ(e.uses, 1) << e.name;
+}
+
 const auto* const kServer = ::testing::AddGlobalTestEnvironment(server = new PgServer);
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 
 namespace edusight::collector {
 namespace {
@@ -715,7 +716,7 @@ TEST_F(SqliteStoreTest, AlertFiltersAndTotals) {
 }
 
 TEST_F(SqliteStoreTest, VersionThreeDatabasesMigrateKeepingTheirFindings) {
-  // A v3 file: the current schema minus v4's and v5's additions, with one finding in it.
+  // A v3 file: the current schema minus the additions of v4 and later, with one finding.
   {
     SqliteStore store(path_, clock_);
     ASSERT_TRUE(store
@@ -726,6 +727,7 @@ TEST_F(SqliteStoreTest, VersionThreeDatabasesMigrateKeepingTheirFindings) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE enrollments; "
                          "DROP TABLE posture_history; DROP INDEX findings_open_by_severity; "
                          "DROP TABLE alerts; ALTER TABLE findings DROP COLUMN policy; "
                          "ALTER TABLE findings DROP COLUMN alerting; PRAGMA user_version = 3",
@@ -739,6 +741,115 @@ TEST_F(SqliteStoreTest, VersionThreeDatabasesMigrateKeepingTheirFindings) {
   const Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
   ASSERT_TRUE(store.commit_batch(alert_batch("c2", "s2", {a}, false)).ok);
   EXPECT_EQ(alerts_of(store).size(), 1u);
+}
+
+}  // namespace
+}  // namespace edusight::collector
+
+// ---- enrollment tokens ----
+
+namespace edusight::collector {
+namespace {
+
+EnrollmentRecord enrollment(std::string name, std::string sha256, std::int64_t uses = 1,
+                            std::string agent_id = {}) {
+  EnrollmentRecord e;
+  e.name = std::move(name);
+  e.sha256 = std::move(sha256);
+  e.comment = "lab 3";
+  e.agent_id = std::move(agent_id);
+  e.created_at = kStart;
+  e.expires_at = kStart + 1h;
+  e.max_uses = uses;
+  return e;
+}
+
+TEST_F(SqliteStoreTest, EnrollmentTokenIsRedeemedOnceAndCreatesTheAgent) {
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.add_enrollment(enrollment("lab-3", "aa11")).ok);
+  EXPECT_FALSE(store.add_enrollment(enrollment("lab-3", "bb22")).ok);  // name taken
+  EXPECT_FALSE(store.add_enrollment(enrollment("other", "aa11")).ok);  // hash taken
+
+  Redemption r = store.redeem_enrollment("aa11", "pc-1", "esk_one", kStart + 1min);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.outcome, RedeemOutcome::enrolled);
+  EXPECT_EQ(r.enrollment, "lab-3");
+  ASSERT_TRUE(r.agent);
+  EXPECT_EQ(r.agent->id, "pc-1");
+  const auto agent = store.find_agent("pc-1");
+  ASSERT_TRUE(agent.agent);
+  EXPECT_EQ(agent.agent->key, "esk_one");
+  EXPECT_FALSE(agent.agent->revoked);
+
+  // Used: refused, and nothing is created.
+  r = store.redeem_enrollment("aa11", "pc-2", "esk_two", kStart + 2min);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.outcome, RedeemOutcome::used);
+  EXPECT_FALSE(r.agent);
+  EXPECT_FALSE(store.find_agent("pc-2").agent);
+
+  const auto list = store.list_enrollments();
+  ASSERT_TRUE(list.ok);
+  ASSERT_EQ(list.enrollments.size(), 1u);
+  const auto& e = list.enrollments[0];
+  EXPECT_EQ(e.uses, 1);
+  EXPECT_EQ(e.used_by, "pc-1");
+  EXPECT_EQ(e.used_at, kStart + 1min);
+  EXPECT_EQ(e.comment, "lab 3");
+  EXPECT_EQ(e.expires_at, kStart + 1h);
+}
+
+TEST_F(SqliteStoreTest, EnrollmentRefusalsChangeNothing) {
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.add_enrollment(enrollment("a", "h-a")).ok);
+  ASSERT_TRUE(store.add_enrollment(enrollment("b", "h-b")).ok);
+  ASSERT_TRUE(store.add_enrollment(enrollment("c", "h-c", 1, "lab-pc-7")).ok);
+  ASSERT_TRUE(store.add_enrollment(enrollment("d", "h-d", 3)).ok);
+  ASSERT_TRUE(store.revoke_enrollment("b").ok);
+  EXPECT_FALSE(store.revoke_enrollment("nobody").ok);
+  ASSERT_TRUE(store.add_agent("taken", "k").ok);
+
+  auto outcome = [&](const std::string& hash, const std::string& id, TimePoint at) {
+    const Redemption r = store.redeem_enrollment(hash, id, "esk_x", at);
+    EXPECT_TRUE(r.ok) << r.error;
+    return r.outcome;
+  };
+  EXPECT_EQ(outcome("nope", "x", kStart), RedeemOutcome::unknown);
+  EXPECT_EQ(outcome("h-b", "x", kStart), RedeemOutcome::revoked);
+  EXPECT_EQ(outcome("h-a", "x", kStart + 1h), RedeemOutcome::expired);
+  EXPECT_EQ(outcome("h-a", "taken", kStart), RedeemOutcome::agent_exists);
+  EXPECT_EQ(outcome("h-a", "", kStart), RedeemOutcome::no_agent_id);
+  EXPECT_EQ(outcome("h-c", "someone-else", kStart), RedeemOutcome::wrong_agent);
+  for (const auto& e : store.list_enrollments().enrollments) EXPECT_EQ(e.uses, 0) << e.name;
+  EXPECT_EQ(store.list_agents().agents.size(), 1u);
+
+  // The token's own agent id, when the request names none.
+  EXPECT_EQ(outcome("h-c", "", kStart), RedeemOutcome::enrolled);
+  EXPECT_TRUE(store.find_agent("lab-pc-7").agent);
+  // Three uses: three agents, then used.
+  EXPECT_EQ(outcome("h-d", "m1", kStart), RedeemOutcome::enrolled);
+  EXPECT_EQ(outcome("h-d", "m2", kStart), RedeemOutcome::enrolled);
+  EXPECT_EQ(outcome("h-d", "m3", kStart), RedeemOutcome::enrolled);
+  EXPECT_EQ(outcome("h-d", "m4", kStart), RedeemOutcome::used);
+}
+
+TEST_F(SqliteStoreTest, TwoConnectionsRedeemingOneTokenAtOnceEnrollOneAgent) {
+  {
+    SqliteStore setup(path_, clock_);
+    ASSERT_TRUE(setup.add_enrollment(enrollment("once", "h-once")).ok);
+  }
+  SqliteStore one(path_, clock_);
+  SqliteStore two(path_, clock_);
+  Redemption a, b;
+  std::thread ta([&] { a = one.redeem_enrollment("h-once", "agent-a", "esk_a", kStart); });
+  std::thread tb([&] { b = two.redeem_enrollment("h-once", "agent-b", "esk_b", kStart); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a.ok) << a.error;
+  ASSERT_TRUE(b.ok) << b.error;
+  EXPECT_EQ((a.outcome == RedeemOutcome::enrolled) + (b.outcome == RedeemOutcome::enrolled), 1);
+  EXPECT_EQ((a.outcome == RedeemOutcome::used) + (b.outcome == RedeemOutcome::used), 1);
+  EXPECT_EQ(one.list_agents().agents.size(), 1u);
 }
 
 }  // namespace
