@@ -217,7 +217,7 @@ int run(const CollectorConfig& c) {
 
   // Enrollment: its own TLS listener with the Forward certificate, so the pin handed out
   // with a token is the one the agent then keeps for Forward (docs/enrollment.md).
-  std::unique_ptr<SqliteStore> enroll_store;
+  std::unique_ptr<Store> enroll_store;
   std::optional<api::Enroller> enroller;
   std::optional<api::EnrollServer> enroll_server;
   if (!c.enroll.listen.empty() && !forward_tls) {
