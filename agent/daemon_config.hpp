@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "edusight/core/schedule.hpp"
 #include "edusight/core/config.hpp"
+#include "edusight/core/schedule.hpp"
 
 namespace edusight::agent {
 
@@ -51,9 +51,8 @@ DaemonConfig load_daemon_config(const std::string& path);
 DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string& origin,
                                  const std::string& base_dir);
 
-// "host:port", "[v6]:port", "host" (port 24224); false when malformed.
-bool parse_host_port(const std::string& text, std::string* host, std::uint16_t* port);
-// Reads a key file: its content without trailing white space. Throws ConfigError.
-std::string read_key_file(const std::string& path, const std::string& origin);
+// In core (edusight/core/config.hpp), shared with the collector's upstream link.
+using edusight::parse_host_port;
+using edusight::read_key_file;
 
 }  // namespace edusight::agent

@@ -43,7 +43,7 @@ def wait_for(predicate, timeout, step=0.1):
 
 
 class Collector:
-    def __init__(self, name):
+    def __init__(self, name, extra_config=""):
         self.dir = tempfile.mkdtemp(prefix=f"es-{name}-")
         self.data = os.path.join(self.dir, "data")
         self.forward_port = free_port()
@@ -56,6 +56,7 @@ class Collector:
 api:
   listen: ["127.0.0.1:{self.api_port}"]
 """)
+            f.write(extra_config)
         self.proc = None
         self.log_path = os.path.join(self.dir, "collector.log")
         self.admin = self.cli("token", "create", "--name", "itest-admin", "--role", "admin")
@@ -72,9 +73,10 @@ api:
             raise RuntimeError(f"edusight-collector {' '.join(args)}: {p.stderr}")
         return p.stdout.strip()
 
-    def add_agent(self, agent_id):
+    def add_agent(self, agent_id, campus=None):
         key_file = os.path.join(self.dir, f"{agent_id}.key")
-        key = self.cli("agent", "add", agent_id, "--key-file", key_file)
+        extra = ["--campus", campus] if campus else []
+        key = self.cli("agent", "add", agent_id, "--key-file", key_file, *extra)
         return key, key_file
 
     def start(self):
@@ -102,6 +104,16 @@ api:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def metric(self, name):
+        """The value of an unlabelled metric on /metrics, or None."""
+        status, text = self.api("/metrics", token=None)
+        if status != 200:
+            return None
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
 
     def log(self):
         try:
