@@ -19,9 +19,10 @@
 
 #include "agent/daemon_config.hpp"
 #include "agent/scan_command.hpp"
-#include "agent/spool.hpp"
 #include "collector/forward/client.hpp"
 #include "collector/forward/edusight_tags.hpp"
+#include "collector/forward/sender.hpp"
+#include "collector/forward/spool.hpp"
 #include "edusight/core/clock.hpp"
 #include "edusight/core/sink.hpp"
 
@@ -30,6 +31,10 @@ namespace edusight::agent {
 using forward::kFindingTag;
 using forward::kHeartbeatTag;
 using forward::kScanTag;
+using forward::Sender;
+using forward::SenderOptions;
+using forward::Spool;
+using forward::SpoolLimits;
 
 // Batches findings into chunks (PackedForward with a chunk id) on the spool: a chunk is cut
 // at max_findings, or when its oldest finding waited max_delay (checked on write and by
@@ -73,48 +78,6 @@ boost::json::object scan_completed_record(const std::string& scan_id, const std:
 
 forward::ClientOptions client_options(const CollectorConfig& c, const std::string& agent_id,
                                       const std::string& key);
-
-struct SenderOptions {
-  forward::ClientOptions client;
-  std::chrono::milliseconds backoff_initial{1000};
-  std::chrono::milliseconds backoff_max{60000};
-  std::chrono::milliseconds heartbeat_interval{30000};
-  std::function<boost::json::object()> heartbeat;  // empty: no heartbeats
-};
-
-// Delivers the spool over one connection at a time. Lives on one executor; notify() may be
-// called from any thread.
-class Sender {
- public:
-  Sender(boost::asio::any_io_executor executor, Spool& spool, SenderOptions options,
-         const Clock& clock, Random& random);
-
-  // Until stop(): connects (capped exponential backoff with jitter), delivers, reconnects.
-  boost::asio::awaitable<void> run();
-  // Until the spool is empty (true) or no ack arrived for `patience` (false).
-  boost::asio::awaitable<bool> drain(std::chrono::milliseconds patience);
-
-  void notify();  // new chunks on the spool; thread-safe
-  void stop();    // call on the executor; closes the connection
-  bool connected() const { return client_.connected(); }
-  std::uint64_t delivered_chunks() const { return delivered_; }
-
- private:
-  boost::asio::awaitable<bool> loop(bool drain, std::chrono::milliseconds patience);
-  boost::asio::awaitable<forward::Error> pump(bool drain);
-  boost::asio::awaitable<void> sleep_until(std::chrono::steady_clock::time_point t);
-
-  boost::asio::any_io_executor executor_;
-  Spool& spool_;
-  SenderOptions options_;
-  const Clock& clock_;
-  Random& random_;
-  forward::Client client_;
-  boost::asio::steady_timer wake_;
-  bool stopping_ = false;
-  std::uint64_t delivered_ = 0;
-  std::chrono::steady_clock::time_point last_progress_{};
-};
 
 // Runs one scan of a job; the default prepares the inputs and calls run_scan. Tests inject
 // their own. Runs on a worker thread; may throw (logged, the scan counts as failed).

@@ -35,13 +35,6 @@ std::string resolve(const std::string& base_dir, const std::string& file) {
   return (std::filesystem::path(base_dir) / file).string();
 }
 
-std::string strip_trailing_space(std::string s) {
-  while (!s.empty() &&
-         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
-    s.pop_back();
-  return s;
-}
-
 void read_agent(const Reader& r, const YAML::Node& n, const std::string& base_dir,
                 DaemonConfig& c) {
   r.expect_map(n, "agent");
@@ -165,52 +158,6 @@ JobConfig read_job(const Reader& r, const YAML::Node& n, const std::string& base
 }
 
 }  // namespace
-
-bool parse_host_port(const std::string& text, std::string* host, std::uint16_t* port) {
-  std::string h;
-  std::string p;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos) return false;
-    h = text.substr(1, close - 1);
-    boost::system::error_code ec;
-    boost::asio::ip::make_address_v6(h, ec);
-    if (ec) return false;
-    const auto rest = text.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return false;
-      p = rest.substr(1);
-      if (p.empty()) return false;
-    }
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon != std::string::npos && text.find(':') != colon) return false;  // bare IPv6
-    h = text.substr(0, colon);
-    if (colon != std::string::npos) {
-      p = text.substr(colon + 1);
-      if (p.empty()) return false;
-    }
-  }
-  if (h.empty() || h.find_first_of(" /\t") != std::string::npos) return false;
-  unsigned v = 24224;
-  if (!p.empty()) {
-    const auto [e, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-    if (ec != std::errc{} || e != p.data() + p.size() || v == 0 || v > 65535) return false;
-  }
-  *host = h;
-  *port = static_cast<std::uint16_t>(v);
-  return true;
-}
-
-std::string read_key_file(const std::string& path, const std::string& origin) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(origin, 0, 0, "cannot read key file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  auto key = strip_trailing_space(ss.str());
-  if (key.empty()) throw ConfigError(origin, 0, 0, "key file " + path + " is empty");
-  return key;
-}
 
 DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string& origin,
                                  const std::string& base_dir,

@@ -60,9 +60,8 @@ DaemonConfig parse_daemon_config(const std::string& yaml_text, const std::string
                                  const std::string& base_dir,
                                  const std::string& default_identity_file = kDefaultIdentityFile);
 
-// "host:port", "[v6]:port", "host" (port 24224); false when malformed.
-bool parse_host_port(const std::string& text, std::string* host, std::uint16_t* port);
-// Reads a key file: its content without trailing white space. Throws ConfigError.
-std::string read_key_file(const std::string& path, const std::string& origin);
+// In core (edusight/core/config.hpp), shared with the collector's upstream link.
+using edusight::parse_host_port;
+using edusight::read_key_file;
 
 }  // namespace edusight::agent

@@ -101,6 +101,13 @@ void write_identity(const std::string& path, const Identity& id, bool force) {
   if (fd < 0) throw std::runtime_error("cannot write in " + dir.string() + ": " + errno_text());
   const std::string text = render_identity(id);
   bool ok = ::fchmod(fd, 0600) == 0;
+  // Enrolled as root into the service's state directory (/var/lib/edusight-agent, owned by
+  // the edusight-agent user): the file goes to the directory's owner, or the daemon, which
+  // runs as that user, could not read its own identity.
+  struct stat dir_stat {};
+  if (ok && ::geteuid() == 0 && ::stat(dir.c_str(), &dir_stat) == 0 && dir_stat.st_uid != 0) {
+    ok = ::fchown(fd, dir_stat.st_uid, dir_stat.st_gid) == 0;
+  }
   for (std::size_t at = 0; ok && at < text.size();) {
     const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
     if (n < 0 && errno == EINTR) continue;

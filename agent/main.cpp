@@ -22,7 +22,7 @@
 #include "agent/enroll_command.hpp"
 #include "agent/passive_command.hpp"
 #include "agent/scan_command.hpp"
-#include "agent/spool.hpp"
+#include "collector/forward/spool.hpp"
 #include "edusight/core/config.hpp"
 #include "edusight/core/finding.hpp"
 #include "edusight/core/logging.hpp"

@@ -21,11 +21,13 @@
 #include "collector/api/enroll_server.hpp"
 #include "collector/api/enrollment.hpp"
 #include "collector/api/report_jobs.hpp"
+#include "collector/api/router.hpp"
 #include "collector/api/server.hpp"
 #include "collector/api/tokens.hpp"
 #include "collector/config/collector_config.hpp"
 #include "collector/ingest/forward_server.hpp"
 #include "collector/ingest/tls.hpp"
+#include "collector/ingest/upstream.hpp"
 #include "collector/ingest/writer.hpp"
 #include "collector/store/sqlite_store.hpp"
 #ifdef EDUSIGHT_HAVE_POSTGRESQL
@@ -110,6 +112,37 @@ std::vector<std::string> certificate_names(const CollectorConfig& c) {
   return names;
 }
 
+std::unique_ptr<Upstream> make_upstream(const CollectorConfig& c, metrics::Registry& registry,
+                                        const Clock& clock, Random& random) {
+  const UpstreamSettings& u = c.upstream;
+  if (!u.enabled) return nullptr;
+  if (u.campus.empty()) {
+    throw ConfigError("upstream.campus", 0, 0,
+                      "a campus collector needs upstream.campus (or institution): the campus "
+                      "its findings are tagged with");
+  }
+  UpstreamOptions o;
+  o.campus = u.campus;
+  o.spool_dir = u.spool_dir;
+  o.spool_limits = {u.spool_max_bytes, u.spool_max_chunks};
+  o.max_chunk_findings = u.max_chunk_findings;
+  o.version = EDUSIGHT_VERSION;
+  auto& client = o.sender.client;
+  client.host = u.host;
+  client.port = u.port;
+  client.plaintext = !u.tls;
+  client.ca_file = u.ca_file;
+  client.pin_sha256 = u.pin_sha256;
+  client.server_name = u.server_name;
+  client.agent_id = u.agent_id;
+  client.shared_key = upstream_key(u);
+  client.connect_timeout = u.connect_timeout;
+  client.ack_timeout = u.ack_timeout;
+  o.sender.heartbeat_interval = u.heartbeat_interval;
+  o.sender.backoff_max = u.backoff_max;
+  return std::make_unique<Upstream>(std::move(o), registry, clock, random);
+}
+
 int run(const CollectorConfig& c) {
   SystemClock clock;
   CryptoRandom random;
@@ -144,6 +177,9 @@ int run(const CollectorConfig& c) {
   spdlog::info("collector: {} rules and {} exceptions from {}", rules.current()->rules().size(),
                rules.current()->exceptions().size(), fmt::join(c.rules, ", "));
   StoreWriter writer(*ingest_store, registry, {c.max_group_findings}, &rules);
+  // A campus collector also forwards what it stores to the provincial collector.
+  std::unique_ptr<Upstream> upstream = make_upstream(c, registry, clock, random);
+  if (upstream) writer.set_committed_hook([&u = *upstream](const Batch& b) { u.forward(b); });
 
   // Alert notices: the store is the outbox, the dispatcher delivers with retries; neither
   // ever holds up ingest. A third connection, used only by the notifier's thread.
@@ -214,6 +250,7 @@ int run(const CollectorConfig& c) {
 
   forward.start();
   if (Result r = api_server.start(); !r.ok) throw std::runtime_error(r.error);
+  if (upstream) upstream->start(io.get_executor());
 
   // Enrollment: its own TLS listener with the Forward certificate, so the pin handed out
   // with a token is the one the agent then keeps for Forward (docs/enrollment.md).
@@ -281,6 +318,7 @@ int run(const CollectorConfig& c) {
     forward.stop();
     api_server.stop();
     if (enroll_server) enroll_server->stop();
+    if (upstream) upstream->stop();  // what is not acknowledged stays spooled
     // Sessions end at their next step; the io_context then runs out of work.
   });
   io.run();
@@ -351,12 +389,15 @@ int main(int argc, char** argv) {
   auto* token_revoke = token->add_subcommand("revoke", "Revoke a token by name");
   token_revoke->add_option("name", token_name)->required();
 
-  std::string agent_id, key_file;
+  std::string agent_id, key_file, agent_campus;
   auto* agent = app.add_subcommand("agent", "Manage agents' identities and keys");
   agent->require_subcommand(1);
   auto* agent_add = agent->add_subcommand("add", "Create an agent identity; its key is printed");
   agent_add->add_option("id", agent_id, "The agent's id (its Forward client hostname)")->required();
   agent_add->add_option("--key-file", key_file, "Also write the key to this file (mode 0600)");
+  agent_add->add_option("--campus", agent_campus,
+                        "Make it a campus collector forwarding that campus's findings "
+                        "(docs/federation.md)");
   auto* agent_list = agent->add_subcommand("list", "List agents");
   auto* agent_revoke = agent->add_subcommand("revoke", "Revoke an agent; it is refused");
   agent_revoke->add_option("id", agent_id)->required();
@@ -417,6 +458,7 @@ int main(int argc, char** argv) {
       endpoints(config.forward.listen, "forward.listen");
       endpoints(config.api.listen, "api.listen");
       endpoints(config.enroll.listen, "enroll.listen");
+      if (config.upstream.enabled) upstream_key(config.upstream);
       const auto set = rules::load_rule_files(config.rules);
       std::printf("rules OK: %zu rules, %zu exceptions\n", set.rules().size(),
                   set.exceptions().size());
@@ -446,8 +488,13 @@ int main(int argc, char** argv) {
       } else if (token_revoke->parsed()) {
         check(store->revoke_token(token_name));
       } else if (agent_add->parsed()) {
+        // No '/': forwarded findings are filed under "<campus collector>/<agent>".
+        if (!api::valid_agent_id(agent_id)) {
+          throw ConfigError("agent id", 0, 0,
+                            "'" + agent_id + "': 1 to 253 letters, digits, '.', '-' or '_'");
+        }
         const std::string key = api::generate_secret(random, "esk_");
-        check(store->add_agent(agent_id, key));
+        check(store->add_agent(agent_id, key, agent_campus));
         if (!key_file.empty()) {
           const mode_t old = umask(077);
           std::ofstream out(key_file, std::ios::trunc);
@@ -460,8 +507,9 @@ int main(int argc, char** argv) {
         AgentList list = store->list_agents();
         if (!list.ok) throw std::runtime_error(list.error);
         for (const auto& a : list.agents) {
-          std::printf("%s\t%s\t%s%s\n", a.id.c_str(), format_rfc3339(a.created_at).c_str(),
+          std::printf("%s\t%s\t%s%s%s\n", a.id.c_str(), format_rfc3339(a.created_at).c_str(),
                       a.last_heartbeat ? format_rfc3339(*a.last_heartbeat).c_str() : "-",
+                      a.campus.empty() ? "" : ("\tcampus " + a.campus).c_str(),
                       a.revoked ? "\trevoked" : "");
         }
       } else if (agent_revoke->parsed()) {

@@ -168,10 +168,11 @@ Parsed<FindingQuery> parse_finding_query(const Params& params) {
   Parsed<FindingQuery> out;
   auto& q = out.value;
   q.count_total = true;
-  if ((out.error = check_known(
-           params, {"kind", "severity", "subject", "state", "since", "before", "limit", "offset"})))
+  if ((out.error = check_known(params, {"kind", "severity", "subject", "state", "campus", "since",
+                                        "before", "limit", "offset"})))
     return out;
   q.kind = text_param(params, "kind");
+  q.campus = text_param(params, "campus");
   q.subject = text_param(params, "subject");
   if ((out.error = severity_param(params, q.min_severity))) return out;
   if (const auto v = text_param(params, "state")) {

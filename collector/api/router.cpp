@@ -164,6 +164,7 @@ boost::json::object to_json(const AgentRecord& a, Clock::time_point now,
   o["online"] = !a.revoked && a.last_heartbeat && now - *a.last_heartbeat <= online_window;
   o["status"] = a.status;
   o["address"] = a.address;
+  if (!a.campus.empty()) o["campus"] = a.campus;  // a federated campus collector
   return o;
 }
 
@@ -477,13 +478,20 @@ Response Router::add_agent(const Request& req) {
                           "id: must be 1 to 253 letters, digits, '.', '-' or '_'", req.version());
   }
   const std::string id(id_value->get_string());
+  std::string campus;  // a campus collector's campus (docs/federation.md)
+  if (const auto* c = body.get_object().if_contains("campus")) {
+    if (!c->is_string()) {
+      return error_response(http::status::bad_request, "campus: must be a string", req.version());
+    }
+    campus = c->get_string();
+  }
   const auto existing = store_.find_agent(id);
   if (!existing.ok) return storage_error(req, "find agent", existing.error);
   if (existing.agent) {
     return error_response(http::status::conflict, "agent exists", req.version());
   }
   const auto key = generate_secret(random_, "esk_");
-  const auto added = store_.add_agent(id, key);
+  const auto added = store_.add_agent(id, key, campus);
   if (!added.ok) return storage_error(req, "add agent", added.error);
   spdlog::info("api: agent {} created", id);
   boost::json::object o;

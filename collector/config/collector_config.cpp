@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -34,6 +35,75 @@ std::vector<std::string> read_listen(const Reader& r, const YAML::Node& n,
   if (list.empty()) r.fail(n, what + " needs at least one address");
   for (const auto& item : list) r.at(n, [&] { return parse_listen_address(item, what); });
   return list;
+}
+
+void read_upstream(const Reader& r, const YAML::Node& n, UpstreamSettings& u) {
+  using std::chrono::milliseconds;
+  r.expect_map(n, "upstream");
+  r.only_keys(
+      n, "upstream",
+      {"address", "tls", "ca_file", "pin_sha256", "server_name", "agent_id", "key", "key_file",
+       "campus", "spool_dir", "spool_max_bytes", "spool_max_chunks", "max_chunk_findings",
+       "connect_timeout", "ack_timeout", "heartbeat_interval", "backoff_max"});
+  u.enabled = true;
+  if (!n["address"]) r.fail(n, "upstream.address is required (host[:port])");
+  const auto address = r.nonempty(n["address"], "upstream.address");
+  if (!parse_host_port(address, &u.host, &u.port))
+    r.fail(n["address"], "upstream.address '" + address + "' must be host[:port] or [v6]:port");
+  if (n["tls"]) u.tls = r.boolean(n["tls"], "upstream.tls");
+  if (n["ca_file"]) u.ca_file = r.nonempty(n["ca_file"], "upstream.ca_file");
+  if (n["pin_sha256"]) {
+    std::string pin;
+    for (char ch : r.nonempty(n["pin_sha256"], "upstream.pin_sha256")) {
+      if (ch == ':') continue;
+      if (!std::isxdigit(static_cast<unsigned char>(ch)))
+        r.fail(n["pin_sha256"], "upstream.pin_sha256 must be hex (SHA-256 of the certificate)");
+      pin.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+    if (pin.size() != 64)
+      r.fail(n["pin_sha256"],
+             "upstream.pin_sha256 must have 64 hex digits, not " + std::to_string(pin.size()));
+    u.pin_sha256 = pin;
+  }
+  if (n["server_name"]) u.server_name = r.nonempty(n["server_name"], "upstream.server_name");
+  if (!n["agent_id"])
+    r.fail(n, "upstream.agent_id is required: this collector's identity upstream");
+  u.agent_id = r.nonempty(n["agent_id"], "upstream.agent_id");
+  if (n["key"] && n["key_file"])
+    r.fail(n["key"], "give upstream.key or upstream.key_file, not both");
+  if (n["key"]) u.key = r.nonempty(n["key"], "upstream.key");
+  if (n["key_file"]) u.key_file = r.nonempty(n["key_file"], "upstream.key_file");
+  if (u.key.empty() && u.key_file.empty())
+    r.fail(n,
+           "upstream.key_file (or upstream.key) is required: the key the provincial "
+           "collector gave this identity");
+  if (n["campus"]) u.campus = r.nonempty(n["campus"], "upstream.campus");
+  if (n["spool_dir"]) u.spool_dir = r.nonempty(n["spool_dir"], "upstream.spool_dir");
+  if (n["spool_max_bytes"])
+    u.spool_max_bytes =
+        r.uint64(n["spool_max_bytes"], "upstream.spool_max_bytes", 1024 * 1024, 1ull << 40);
+  if (n["spool_max_chunks"])
+    u.spool_max_chunks =
+        r.uint64(n["spool_max_chunks"], "upstream.spool_max_chunks", 1, 100'000'000);
+  if (n["max_chunk_findings"])
+    u.max_chunk_findings = static_cast<std::size_t>(
+        r.uint64(n["max_chunk_findings"], "upstream.max_chunk_findings", 1, 1'000'000));
+  if (n["connect_timeout"])
+    u.connect_timeout = r.duration(n["connect_timeout"], "upstream.connect_timeout",
+                                   milliseconds(100), milliseconds(600'000));
+  if (n["ack_timeout"])
+    u.ack_timeout = r.duration(n["ack_timeout"], "upstream.ack_timeout", milliseconds(100),
+                               milliseconds(3'600'000));
+  if (n["heartbeat_interval"])
+    u.heartbeat_interval = r.duration(n["heartbeat_interval"], "upstream.heartbeat_interval",
+                                      milliseconds(100), milliseconds(3'600'000));
+  if (n["backoff_max"])
+    u.backoff_max = r.duration(n["backoff_max"], "upstream.backoff_max", milliseconds(100),
+                               milliseconds(3'600'000));
+  if (u.tls && u.ca_file.empty() && u.pin_sha256.empty())
+    r.fail(n,
+           "upstream.tls is on: give upstream.ca_file or upstream.pin_sha256 (or tls: false "
+           "for plaintext, on a trusted network only)");
 }
 
 }  // namespace
@@ -78,7 +148,8 @@ CollectorConfig parse_collector_config(const std::string& yaml_text, const std::
   r.only_keys(root, "the collector configuration",
               {"data_dir", "hostname", "certificate_names", "database", "forward", "api", "enroll",
                "max_group_findings", "log_level", "rules", "alerts", "notifications", "institution",
-               "reports"});
+               "reports", "upstream"});
+  if (root["upstream"]) read_upstream(r, root["upstream"], c.upstream);
   if (root["institution"]) c.institution = r.scalar(root["institution"], "institution");
   if (const auto list = root["reports"]) {
     if (!list.IsSequence()) r.fail(list, "reports must be a list of report jobs");
@@ -274,7 +345,8 @@ CollectorConfig load_collector_config(const std::string& path) {
   // Paths in the file are relative to it, not to wherever the collector was started.
   const auto dir = std::filesystem::path(path).parent_path();
   for (std::string* p : {&c.data_dir, &c.forward.tls.cert_file, &c.forward.tls.key_file,
-                         &c.api.tls.cert_file, &c.api.tls.key_file, &c.api.dashboard_dir}) {
+                         &c.api.tls.cert_file, &c.api.tls.key_file, &c.api.dashboard_dir,
+                         &c.upstream.ca_file, &c.upstream.key_file, &c.upstream.spool_dir}) {
     if (p == &c.api.dashboard_dir && *p == "none") continue;  // a word, not a path
     if (!p->empty() && std::filesystem::path(*p).is_relative()) *p = (dir / *p).string();
   }
@@ -324,12 +396,21 @@ void resolve_defaults(CollectorConfig& c) {
     char name[256] = {};
     c.hostname = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "edusight-collector";
   }
+  if (c.upstream.enabled) {
+    if (c.upstream.campus.empty()) c.upstream.campus = c.institution;
+    if (c.upstream.spool_dir.empty()) c.upstream.spool_dir = (data / "upstream-spool").string();
+    if (c.upstream.server_name.empty()) c.upstream.server_name = c.upstream.host;
+  }
   for (ListenerTls* t : {&c.forward.tls, &c.api.tls}) {
     if (t->enabled && t->cert_file.empty()) {
       t->cert_file = (data / "tls" / "collector.crt").string();
       t->key_file = (data / "tls" / "collector.key").string();
     }
   }
+}
+
+std::string upstream_key(const UpstreamSettings& u) {
+  return u.key.empty() ? read_key_file(u.key_file, "upstream.key_file") : u.key;
 }
 
 }  // namespace edusight::collector

@@ -66,6 +66,34 @@ struct ReportJobSettings {
   std::size_t keep = 60;
 };
 
+// A campus collector's link to the provincial collector (docs/federation.md): every batch its
+// agents deliver is also spooled and forwarded there, tagged with the campus.
+struct UpstreamSettings {
+  bool enabled = false;  // an `upstream:` section was given
+  std::string host;
+  std::uint16_t port = 24224;
+  // TLS unless `tls: false`; with TLS, ca_file and/or pin_sha256 are required.
+  bool tls = true;
+  std::string ca_file;
+  std::string pin_sha256;
+  std::string server_name;  // empty: host
+  // This collector's identity at the provincial collector (`edusight-collector agent add ID
+  // --campus NAME` there). key_file is read at start-up.
+  std::string agent_id;
+  std::string key;
+  std::string key_file;
+  std::string campus;     // empty: `institution`
+  std::string spool_dir;  // empty: <data_dir>/upstream-spool
+  std::uint64_t spool_max_bytes = 1024ull * 1024 * 1024;
+  std::uint64_t spool_max_chunks = 1'000'000;
+  // A batch with more findings goes upstream as several chunks.
+  std::size_t max_chunk_findings = 5000;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds ack_timeout{30'000};
+  std::chrono::milliseconds heartbeat_interval{30'000};
+  std::chrono::milliseconds backoff_max{60'000};
+};
+
 struct CollectorConfig {
   std::string data_dir = "/var/lib/edusight-collector";
   // Our name in the Forward handshake and in the self-signed certificate.
@@ -88,6 +116,7 @@ struct CollectorConfig {
   // The institution's name, in report titles.
   std::string institution;
   std::vector<ReportJobSettings> reports;
+  UpstreamSettings upstream;
 };
 
 // Throws ConfigError (file:line:column: what is wrong); unknown keys are refused.
@@ -109,5 +138,8 @@ std::string redact_database(const std::string& database);
 
 // Fills the defaults that depend on others (paths under data_dir, hostname, rules).
 void resolve_defaults(CollectorConfig& c);
+
+// The upstream key: `key`, or the content of `key_file`. Throws ConfigError.
+std::string upstream_key(const UpstreamSettings& u);
 
 }  // namespace edusight::collector

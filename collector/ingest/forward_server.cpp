@@ -35,7 +35,8 @@ struct ForwardServer::Session {
   asio::steady_timer timer;  // the watchdog's; moving the deadline re-arms it
   std::optional<ssl::stream<tcp::socket&>> tls;
   std::string peer;
-  std::string agent;  // set once the handshake succeeds
+  std::string agent;   // set once the handshake succeeds
+  std::string campus;  // the identity's campus: non-empty for a federated campus collector
   // The watchdog closes the socket when this passes; max() while the store has the turn.
   Steady::time_point deadline = Steady::time_point::max();
   bool timed_out = false;
@@ -389,6 +390,7 @@ awaitable<void> ForwardServer::serve(std::shared_ptr<Session> s) {
     co_return;
   }
   s->agent = ping->hostname;
+  s->campus = lookup.agent->campus;
   forward::Pong yes;
   yes.auth_result = true;
   yes.server_hostname = config_.hostname;
@@ -400,7 +402,12 @@ awaitable<void> ForwardServer::serve(std::shared_ptr<Session> s) {
     finish("handshake write: " + timeout_or(ec), true);
     co_return;
   }
-  spdlog::debug("forward: agent {} connected from {}", s->agent, s->peer);
+  if (s->campus.empty()) {
+    spdlog::debug("forward: agent {} connected from {}", s->agent, s->peer);
+  } else {
+    spdlog::info("forward: campus collector {} ({}) connected from {}", s->agent, s->campus,
+                 s->peer);
+  }
 
   // Event messages until the agent goes away. Each message is applied before the next is
   // read: acks stay in order and a slow store slows the reader (backpressure).
@@ -448,7 +455,7 @@ awaitable<void> ForwardServer::serve(std::shared_ptr<Session> s) {
     auto& message = std::get<forward::EventMessage>(*m);
     messages_.add();
     const std::string chunk = message.options.chunk ? *message.options.chunk : hex_id(random_);
-    Conversion conversion = convert(message, s->agent, chunk, s->peer);
+    Conversion conversion = convert(message, s->agent, chunk, s->peer, s->campus);
     for (const RecordProblem& p : conversion.problems) {
       bad_records_.add();
       spdlog::warn("forward: agent {} chunk {} record {} skipped: {}", s->agent, chunk, p.index,

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <ctime>
 #include <map>
+#include <tuple>
 #include <utility>
 
 namespace edusight::collector {
@@ -21,7 +22,8 @@ std::optional<Finding> finding_from_record(const forward::Entry& entry, std::str
   const bool has_time = entry.record.contains("observed_at");
   auto f = from_json(entry.record, error);
   if (!f) return f;
-  f->agent.clear();  // the handshake says who sent it, not the record
+  f->agent.clear();   // the handshake says who sent it, not the record
+  f->campus.clear();  // and so does the identity's record at this collector
   if (!has_time) {
     f->observed_at = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -31,12 +33,23 @@ std::optional<Finding> finding_from_record(const forward::Entry& entry, std::str
   return f;
 }
 
+std::string federated_finding_id(std::string_view campus, std::string_view id) {
+  return finding_id("edusight.federated", campus, id);
+}
+
 Conversion convert(const forward::EventMessage& message, const std::string& agent,
-                   const std::string& chunk_id, const std::string& peer) {
+                   const std::string& chunk_id, const std::string& peer,
+                   const std::string& campus) {
   Conversion out;
+  // Who a record speaks for: the sender itself, or for a campus collector the agent it names.
+  auto origin = [&](const boost::json::object& record) {
+    if (campus.empty()) return agent;
+    const std::string named = optional_string(record, "agent");
+    return named.empty() ? agent : agent + "/" + named;
+  };
   if (message.tag == kFindingTag) {
-    // (scan, job) -> index in out.batches, in order of first appearance.
-    std::map<std::pair<std::string, std::string>, std::size_t> by_scan;
+    // (agent, scan, job) -> index in out.batches, in order of first appearance.
+    std::map<std::tuple<std::string, std::string, std::string>, std::size_t> by_scan;
     for (std::size_t i = 0; i < message.entries.size(); ++i) {
       std::string error;
       auto f = finding_from_record(message.entries[i], &error);
@@ -47,15 +60,18 @@ Conversion convert(const forward::EventMessage& message, const std::string& agen
       // Forward clients that are not agents (Fluent Bit relaying JSONL) may leave scan out.
       if (f->scan.empty()) f->scan = "unscanned";
       std::string job = optional_string(message.entries[i].record, "job");
-      auto key = std::make_pair(f->scan, job);
+      std::string from = origin(message.entries[i].record);
+      f->campus = campus;  // never what a record claims
+      if (!campus.empty()) f->id = federated_finding_id(campus, f->id);
+      auto key = std::make_tuple(from, f->scan, job);
       auto [it, added] = by_scan.emplace(key, out.batches.size());
       if (added) {
         Batch& b = out.batches.emplace_back();
-        b.agent = agent;
+        b.agent = from;
         b.scan = f->scan;
         b.job = std::move(job);
       }
-      f->agent = agent;
+      f->agent = std::move(from);
       out.batches[it->second].findings.push_back(std::move(*f));
     }
   } else if (message.tag == kScanTag) {
@@ -67,11 +83,29 @@ Conversion convert(const forward::EventMessage& message, const std::string& agen
         out.problems.push_back({i, "scan record needs event \"completed\" and a scan id"});
         continue;
       }
+      std::vector<std::string> subjects;
+      if (auto it = r.find("scanned_subjects"); it != r.end()) {
+        bool ok = it->value().is_array();
+        if (ok) {
+          for (const auto& v : it->value().get_array()) {
+            if (!v.is_string()) {
+              ok = false;
+              break;
+            }
+            subjects.emplace_back(v.get_string());
+          }
+        }
+        if (!ok) {
+          out.problems.push_back({i, "scanned_subjects must be a list of strings"});
+          continue;
+        }
+      }
       Batch& b = out.batches.emplace_back();
-      b.agent = agent;
+      b.agent = origin(r);
       b.scan = scan;
       b.job = optional_string(r, "job");
       b.scan_complete = true;
+      b.scanned_subjects = std::move(subjects);
     }
   } else if (message.tag == kHeartbeatTag) {
     for (const auto& e : message.entries) {

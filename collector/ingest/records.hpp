@@ -36,8 +36,17 @@ struct Conversion {
 };
 
 // `agent` is the identity proven in the handshake; `chunk_id` is the message's chunk option
-// or one made up by the caller when the sender asked for no ack.
+// or one made up by the caller when the sender asked for no ack. `campus` is that identity's
+// campus when it is a federated campus collector (docs/federation.md), else empty. Only then
+// are the records' own agent names trusted: a batch's agent becomes "<identity>/<record agent>",
+// each finding is tagged with `campus` and keyed upstream by federated_finding_id. From any
+// other sender a record's agent and campus are ignored.
 Conversion convert(const forward::EventMessage& message, const std::string& agent,
-                   const std::string& chunk_id, const std::string& peer);
+                   const std::string& chunk_id, const std::string& peer,
+                   const std::string& campus = {});
+
+// A forwarded finding's id at the provincial collector: the same problem reported by two
+// campuses stays two findings. A hash of the campus and the campus's id (finding_id form).
+std::string federated_finding_id(std::string_view campus, std::string_view id);
 
 }  // namespace edusight::collector

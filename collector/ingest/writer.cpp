@@ -143,6 +143,7 @@ void StoreWriter::run() {
           committed_chunks_.add();
           committed_findings_.add(static_cast<std::int64_t>(batches[i].findings.size()));
         }
+        if (r.ok && hook_) hook_(batches[i]);
         group[i].handler(r);
       }
       group.clear();

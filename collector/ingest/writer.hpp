@@ -59,6 +59,12 @@ class StoreWriter {
         token, std::move(id));
   }
 
+  // Called on the writer thread for every batch the store took (committed, or found already
+  // stored), before the batch's handler: a campus collector forwards it upstream there
+  // (collector/ingest/upstream.hpp), so the agent's ack waits until that copy is durable too.
+  // Set before the first batch.
+  void set_committed_hook(std::function<void(const Batch&)> hook) { hook_ = std::move(hook); }
+
   // Fire and forget: heartbeats are coalesced per agent and written with the next group.
   void record_heartbeat(Heartbeat heartbeat);
 
@@ -96,6 +102,7 @@ class StoreWriter {
   Store& store_;
   WriterLimits limits_;
   const ActiveRules* rules_;
+  std::function<void(const Batch&)> hook_;
   metrics::Value& committed_findings_;
   metrics::Value& committed_chunks_;
   metrics::Value& duplicate_chunks_;

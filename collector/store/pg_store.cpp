@@ -139,7 +139,14 @@ CREATE TABLE enrollments (
 );
 )sql";
 
-constexpr const char* kPgMigrations[] = {kPgSchemaV1, kPgSchemaV2, kPgSchemaV3};
+// Version 4 (SqliteStore version 7): federation (docs/federation.md).
+constexpr const char* kPgSchemaV4 = R"sql(
+ALTER TABLE findings ADD COLUMN campus text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE agents ADD COLUMN campus text NOT NULL DEFAULT '';
+CREATE INDEX findings_by_campus ON findings (campus, last_seen);
+)sql";
+
+constexpr const char* kPgMigrations[] = {kPgSchemaV1, kPgSchemaV2, kPgSchemaV3, kPgSchemaV4};
 static_assert(std::size(kPgMigrations) == kPgSchemaVersion);
 
 // Any fixed number: the advisory lock collectors take to migrate one at a time.
@@ -149,7 +156,7 @@ constexpr const char* kNotifierLease = "SELECT pg_try_advisory_lock(7305926402)"
 
 constexpr const char* kColumns =
     "id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan, "
-    "first_seen, last_seen, state, resolved_at, job, policy";
+    "first_seen, last_seen, state, resolved_at, job, policy, campus";
 
 std::string str(std::int64_t v) {
   return std::to_string(v);
@@ -285,7 +292,8 @@ Result PgStore::setup_session() {
       "ord integer NOT NULL, id text COLLATE \"C\" NOT NULL, kind text NOT NULL, "
       "severity integer NOT NULL, subject text NOT NULL, title text NOT NULL, "
       "title_zh text NOT NULL, evidence text NOT NULL, observed_at bigint NOT NULL, "
-      "policy text NOT NULL, alerting text NOT NULL) ON COMMIT DELETE ROWS",
+      "policy text NOT NULL, alerting text NOT NULL, campus text NOT NULL) "
+      "ON COMMIT DELETE ROWS",
       "create the staging table");
 }
 
@@ -548,6 +556,8 @@ Result PgStore::apply(const Batch& batch) {
       for (const auto& rule : f.policy.alerting) alerting += " " + rule;
       if (!alerting.empty()) alerting += " ";
       copy_field(data, alerting);
+      data += '\t';
+      copy_field(data, f.campus);
       data += '\n';
     }
     if (auto r = simple("DELETE FROM staging_findings", "clear staging"); !r.ok) return r;
@@ -561,8 +571,9 @@ Result PgStore::apply(const Batch& batch) {
     if (auto r = command(
             "INSERT INTO findings (id, kind, severity, subject, title, title_zh, evidence, "
             "observed_at, agent, scan, first_seen, last_seen, state, resolved_at, job, policy, "
-            "alerting) SELECT id, kind, severity, subject, title, title_zh, evidence, "
-            "observed_at, $1, $2, $3::bigint, $3::bigint, 'open', NULL, $4, policy, alerting "
+            "alerting, campus) SELECT id, kind, severity, subject, title, title_zh, evidence, "
+            "observed_at, $1, $2, $3::bigint, $3::bigint, 'open', NULL, $4, policy, alerting, "
+            "campus "
             "FROM (SELECT DISTINCT ON (id) * FROM staging_findings ORDER BY id, ord DESC) s "
             "ORDER BY id "
             "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
@@ -571,7 +582,8 @@ Result PgStore::apply(const Batch& batch) {
             "evidence = excluded.evidence, observed_at = excluded.observed_at, "
             "agent = excluded.agent, scan = excluded.scan, last_seen = excluded.last_seen, "
             "state = 'open', resolved_at = NULL, job = excluded.job, "
-            "policy = excluded.policy, alerting = excluded.alerting",
+            "policy = excluded.policy, alerting = excluded.alerting, "
+            "campus = excluded.campus",
             {batch.agent, batch.scan, now, batch.job}, "store findings");
         !r.ok) {
       return r;
@@ -665,6 +677,7 @@ QueryResult PgStore::query(const FindingQuery& q) {
   if (q.min_severity) add(" AND severity >= $", std::to_string(static_cast<int>(*q.min_severity)));
   if (q.subject) add(" AND subject = $", *q.subject);
   if (q.state) add(" AND state = $", std::string(to_string(*q.state)));
+  if (q.campus) add(" AND campus = $", *q.campus);
   if (q.seen_since) add(" AND last_seen >= $", str(to_micros(*q.seen_since)));
   if (q.seen_before) add(" AND last_seen < $", str(to_micros(*q.seen_before)));
   std::string error;
@@ -737,6 +750,7 @@ QueryResult PgStore::query(const FindingQuery& q) {
         return out;
       }
     }
+    f.campus = text(s, i, 16);
     out.findings.push_back(std::move(row));
   }
   out.ok = true;
@@ -747,7 +761,7 @@ QueryResult PgStore::query(const FindingQuery& q) {
 
 namespace {
 constexpr const char* kAgentColumns =
-    "id, key, created_at, revoked_at, last_heartbeat, status, address";
+    "id, key, created_at, revoked_at, last_heartbeat, status, address, campus";
 
 std::string read_agent(const PGresult* s, int i, AgentRecord& a) {
   a.id = text(s, i, 0);
@@ -760,6 +774,7 @@ std::string read_agent(const PGresult* s, int i, AgentRecord& a) {
   if (ec || !status.is_object()) return "agent " + a.id + " has an unreadable status";
   a.status = std::move(status.get_object());
   a.address = text(s, i, 6);
+  a.campus = text(s, i, 7);
   return {};
 }
 
@@ -840,14 +855,16 @@ bool PgStore::select(const std::string& sql, const Params& params, Read&& read,
   return true;
 }
 
-Result PgStore::add_agent(const std::string& id, const std::string& key) {
+Result PgStore::add_agent(const std::string& id, const std::string& key,
+                          const std::string& campus) {
   if (id.empty() || key.empty()) return Result::failure("an agent needs an id and a key");
   std::lock_guard lock(mutex_);
   if (auto r = ready(); !r.ok) return r;
   std::int64_t changed = 0;
-  auto r =
-      command("INSERT INTO agents (id, key, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-              {id, key, str(to_micros(clock_.now()))}, "add agent", &changed);
+  auto r = command(
+      "INSERT INTO agents (id, key, created_at, campus) VALUES ($1, $2, $3, $4) "
+      "ON CONFLICT DO NOTHING",
+      {id, key, str(to_micros(clock_.now())), campus}, "add agent", &changed);
   if (r.ok && changed == 0) return Result::failure("agent exists: " + id);
   if (r.ok) note_change();
   return r;

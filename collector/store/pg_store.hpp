@@ -20,7 +20,7 @@ struct pg_result;
 namespace edusight::collector {
 
 // The schema version this build writes; see kPgMigrations in pg_store.cpp.
-inline constexpr int kPgSchemaVersion = 3;
+inline constexpr int kPgSchemaVersion = 4;
 
 struct PgStoreOptions {
   // Set on the session: no statement may hold the collector's writer longer than this.
@@ -49,7 +49,8 @@ class PgStore final : public Store {
   std::vector<Result> commit_batches(std::span<const Batch> batches) override;
   QueryResult query(const FindingQuery& q) override;
 
-  Result add_agent(const std::string& id, const std::string& key) override;
+  Result add_agent(const std::string& id, const std::string& key,
+                   const std::string& campus = {}) override;
   Result revoke_agent(const std::string& id) override;
   AgentLookup find_agent(const std::string& id) override;
   AgentList list_agents() override;

@@ -294,13 +294,21 @@ CREATE TABLE enrollments (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3,
-                                       kSchemaV4, kSchemaV5, kSchemaV6};
+// Version 7: federation (docs/federation.md). Findings forwarded by a campus collector carry
+// their campus; an agent identity with a campus is such a collector.
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE findings ADD COLUMN campus TEXT NOT NULL DEFAULT '';
+ALTER TABLE agents ADD COLUMN campus TEXT NOT NULL DEFAULT '';
+CREATE INDEX findings_by_campus ON findings (campus, last_seen);
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4,
+                                       kSchemaV5, kSchemaV6, kSchemaV7};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 constexpr const char* kColumns =
     "id, kind, severity, subject, title, title_zh, evidence, observed_at, agent, scan, "
-    "first_seen, last_seen, state, resolved_at, job, policy";
+    "first_seen, last_seen, state, resolved_at, job, policy, campus";
 
 // Query filter bits; the mask selects the cached statement.
 enum : unsigned {
@@ -311,6 +319,7 @@ enum : unsigned {
   kBySince = 1u << 4,
   kByBefore = 1u << 5,
   kById = 1u << 6,
+  kByCampus = 1u << 7,
 };
 
 // Statements are reset whatever way a use ends, so none holds a read lock or stale binding.
@@ -457,8 +466,8 @@ Result SqliteStore::open() {
   if (auto r = prepare(upsert_finding_,
                        "INSERT INTO findings (id, kind, severity, subject, title, title_zh, "
                        "evidence, observed_at, agent, scan, first_seen, last_seen, state, "
-                       "resolved_at, job, policy, alerting) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                       "?7, ?8, ?9, ?10, ?11, ?11, 'open', NULL, ?12, ?13, ?14) "
+                       "resolved_at, job, policy, alerting, campus) VALUES (?1, ?2, ?3, ?4, ?5, "
+                       "?6, ?7, ?8, ?9, ?10, ?11, ?11, 'open', NULL, ?12, ?13, ?14, ?15) "
                        "ON CONFLICT (id) DO UPDATE SET "
                        "kind = excluded.kind, severity = excluded.severity, "
                        "subject = excluded.subject, title = excluded.title, "
@@ -466,7 +475,8 @@ Result SqliteStore::open() {
                        "observed_at = excluded.observed_at, agent = excluded.agent, "
                        "scan = excluded.scan, last_seen = excluded.last_seen, "
                        "state = 'open', resolved_at = NULL, job = excluded.job, "
-                       "policy = excluded.policy, alerting = excluded.alerting");
+                       "policy = excluded.policy, alerting = excluded.alerting, "
+                       "campus = excluded.campus");
       !r.ok) {
     return r;
   }
@@ -693,6 +703,7 @@ Result SqliteStore::apply(const Batch& batch) {
     if (!alerting.empty()) alerting += " ";
     bind_text(s, 13, policy);
     bind_text(s, 14, alerting);
+    bind_text(s, 15, f.campus);
     if (auto r = step_done(s, "store finding"); !r.ok) return r;
   }
   std::string tags;
@@ -774,6 +785,7 @@ sqlite3_stmt* SqliteStore::query_statement(unsigned mask, bool count, Result& er
   if (mask & kBySeverity) sql += " AND severity >= :severity";
   if (mask & kBySubject) sql += " AND subject = :subject";
   if (mask & kByState) sql += " AND state = :state";
+  if (mask & kByCampus) sql += " AND campus = :campus";
   if (mask & kBySince) sql += " AND last_seen >= :since";
   if (mask & kByBefore) sql += " AND last_seen < :before";
   // id breaks ties so that pages neither repeat nor skip rows seen at the same instant.
@@ -796,6 +808,7 @@ QueryResult SqliteStore::query(const FindingQuery& q) {
   if (q.min_severity) mask |= kBySeverity;
   if (q.subject) mask |= kBySubject;
   if (q.state) mask |= kByState;
+  if (q.campus) mask |= kByCampus;
   if (q.seen_since) mask |= kBySince;
   if (q.seen_before) mask |= kByBefore;
 
@@ -805,6 +818,7 @@ QueryResult SqliteStore::query(const FindingQuery& q) {
     if (q.min_severity) bind_named_int(s, ":severity", static_cast<int>(*q.min_severity));
     if (q.subject) bind_named_text(s, ":subject", *q.subject);
     if (q.state) bind_named_text(s, ":state", to_string(*q.state));
+    if (q.campus) bind_named_text(s, ":campus", *q.campus);
     if (q.seen_since) bind_named_int(s, ":since", to_micros(*q.seen_since));
     if (q.seen_before) bind_named_int(s, ":before", to_micros(*q.seen_before));
   };
@@ -883,6 +897,7 @@ QueryResult SqliteStore::query(const FindingQuery& q) {
         return out;
       }
     }
+    f.campus = column_text(s, 16);
     out.findings.push_back(std::move(row));
   }
   if (rc != SQLITE_DONE) {
@@ -965,14 +980,17 @@ bool SqliteStore::select(const char* sql, Bind&& bind, Read&& read, std::vector<
 
 // ---- agents ----
 
-Result SqliteStore::add_agent(const std::string& id, const std::string& key) {
+Result SqliteStore::add_agent(const std::string& id, const std::string& key,
+                              const std::string& campus) {
   if (id.empty() || key.empty()) return Result::failure("an agent needs an id and a key");
   return run(
-      "INSERT INTO agents (id, key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+      "INSERT INTO agents (id, key, created_at, campus) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT DO NOTHING",
       [&](sqlite3_stmt* s) {
         bind_text(s, 1, id);
         bind_text(s, 2, key);
         sqlite3_bind_int64(s, 3, to_micros(clock_.now()));
+        bind_text(s, 4, campus);
       },
       "add agent", "agent exists: " + id);
 }
@@ -984,7 +1002,7 @@ Result SqliteStore::revoke_agent(const std::string& id) {
 
 namespace {
 constexpr const char* kAgentColumns =
-    "id, key, created_at, revoked_at, last_heartbeat, status, address";
+    "id, key, created_at, revoked_at, last_heartbeat, status, address, campus";
 
 // Empty, or why the row cannot be read.
 std::string read_agent(sqlite3_stmt* s, AgentRecord& a) {
@@ -1000,6 +1018,7 @@ std::string read_agent(sqlite3_stmt* s, AgentRecord& a) {
   if (ec || !status.is_object()) return "agent " + a.id + " has an unreadable status";
   a.status = std::move(status.get_object());
   a.address = column_text(s, 6);
+  a.campus = column_text(s, 7);
   return {};
 }
 }  // namespace

@@ -15,7 +15,7 @@ struct sqlite3_stmt;
 namespace edusight::collector {
 
 // The schema version this build writes; see migrate() in sqlite_store.cpp.
-inline constexpr int kSqliteSchemaVersion = 6;
+inline constexpr int kSqliteSchemaVersion = 7;
 
 class SqliteStore final : public Store {
  public:
@@ -32,7 +32,8 @@ class SqliteStore final : public Store {
   std::vector<Result> commit_batches(std::span<const Batch> batches) override;
   QueryResult query(const FindingQuery& q) override;
 
-  Result add_agent(const std::string& id, const std::string& key) override;
+  Result add_agent(const std::string& id, const std::string& key,
+                   const std::string& campus = {}) override;
   Result revoke_agent(const std::string& id) override;
   AgentLookup find_agent(const std::string& id) override;
   AgentList list_agents() override;

@@ -74,6 +74,8 @@ struct FindingQuery {
   std::optional<Severity> min_severity;
   std::optional<std::string> subject;
   std::optional<FindingState> state;
+  // A federated campus ("" : the collector's own agents' findings); see docs/federation.md.
+  std::optional<std::string> campus;
   std::optional<std::chrono::system_clock::time_point> seen_since;   // last_seen >= since
   std::optional<std::chrono::system_clock::time_point> seen_before;  // last_seen < before
   std::size_t limit = 100;                                           // 0: no limit
@@ -116,6 +118,9 @@ struct AgentRecord {
   // The agent's last reported status (version, uptime_s, last_scan, spool_bytes, ...).
   boost::json::object status;
   std::string address;  // peer address of the last heartbeat
+  // Non-empty: a campus collector forwarding its agents' findings (docs/federation.md); the
+  // collector tags what it sends with this campus and trusts the records' agent names.
+  std::string campus;
 };
 
 struct AgentLookup {
@@ -139,8 +144,9 @@ struct Heartbeat {
 class AgentStore {
  public:
   virtual ~AgentStore();
-  // Fails if the id exists.
-  virtual Result add_agent(const std::string& id, const std::string& key) = 0;
+  // Fails if the id exists. A non-empty campus makes it a federated campus collector.
+  virtual Result add_agent(const std::string& id, const std::string& key,
+                           const std::string& campus = {}) = 0;
   virtual Result revoke_agent(const std::string& id) = 0;
   virtual AgentLookup find_agent(const std::string& id) = 0;
   virtual AgentList list_agents() = 0;

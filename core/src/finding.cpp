@@ -187,6 +187,7 @@ std::optional<Finding> from_json(const boost::json::object& r, std::string* erro
   }
   f.agent = optional_string(r, "agent");
   f.scan = optional_string(r, "scan");
+  f.campus = optional_string(r, "campus");
   if (auto it = r.find("policy"); it != r.end()) {
     if (!policy_from_json(it->value(), f.policy, error)) {
       *error = "finding " + f.id + ": " + *error;
@@ -287,6 +288,7 @@ boost::json::object to_json(const Finding& f) {
   o["observed_at"] = format_rfc3339(f.observed_at);
   o["agent"] = f.agent;
   o["scan"] = f.scan;
+  if (!f.campus.empty()) o["campus"] = f.campus;
   if (!f.policy.empty()) o["policy"] = to_json(f.policy);
   return o;
 }

@@ -82,9 +82,10 @@ enroll:
             raise RuntimeError(f"edusight-collector {' '.join(args)}: {p.stderr}")
         return p.stdout.strip()
 
-    def add_agent(self, agent_id):
+    def add_agent(self, agent_id, campus=None):
         key_file = os.path.join(self.dir, f"{agent_id}.key")
-        key = self.cli("agent", "add", agent_id, "--key-file", key_file)
+        extra = ["--campus", campus] if campus else []
+        key = self.cli("agent", "add", agent_id, "--key-file", key_file, *extra)
         return key, key_file
 
     def start(self):
@@ -112,6 +113,16 @@ enroll:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def metric(self, name):
+        """The value of an unlabelled metric on /metrics, or None."""
+        status, text = self.api("/metrics", token=None)
+        if status != 200:
+            return None
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        return None
 
     def log(self):
         try:

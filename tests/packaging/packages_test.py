@@ -332,13 +332,24 @@ def exercise_collector_and_agent(root, tmp, version):
     total = wait_for(stored, 30)
     check(bool(total), f"the collector stored the scan's findings ({total})")
 
-    # The daemon with the template configuration, filled in as an administrator would.
+    # The daemon with the shipped configuration, its identity from enrollment as
+    # packaging/README.md tells an administrator: a token on the collector, `enroll` as root.
+    p = collector_cli(root, "enrollment", "create", "--name", "pkg-enrolled", "--ttl", "1h")
+    lines = p.stdout.splitlines()
+    check(p.returncode == 0 and len(lines) >= 2 and "--pin" in lines[1],
+          "enrollment create prints a token and the agent's command")
+    pin = re.search(r"--pin\s+([0-9a-fA-F:]+)", lines[1] if len(lines) > 1 else "")
+    p = root.run(["edusight-agent", "enroll", "--collector", "127.0.0.1:24225", "--token",
+                  lines[0].strip() if lines else "", "--pin", pin.group(1) if pin else "",
+                  "--agent-id", "pkg-enrolled"], timeout=60)
+    check(p.returncode == 0, "edusight-agent enroll as root: " + (p.stdout + p.stderr).strip()[-400:])
+    ident = root.p("/var/lib/edusight-agent/identity.yaml")
+    st = os.stat(ident) if os.path.exists(ident) else None
+    check(st is not None and st.st_uid == a_uid and (st.st_mode & 0o777) == 0o600,
+          "identity.yaml written 0600 and owned by edusight-agent")
     path = root.p("/etc/edusight/agent.yaml")
-    text = open(path).read()
-    text = text.replace("id: campus-agent-1", "id: pkg-agent")
-    text = text.replace("address: collector.campus.example:24224", "address: 127.0.0.1:24224")
-    with open(path, "w") as f:
-        f.write(text + "# pkg-test: filled in by the administrator\n")
+    with open(path, "a") as f:
+        f.write("# pkg-test: filled in by the administrator\n")
     daemon_log = os.path.join(tmp, "agent.log")
     daemon = root.start(["edusight-agent", "run", "--config", "/etc/edusight/agent.yaml"], daemon_log,
                         user="edusight-agent", caps="net_raw")
@@ -349,9 +360,9 @@ def exercise_collector_and_agent(root, tmp, version):
             return False
         items = json.loads(body)
         items = items.get("items", items) if isinstance(items, dict) else items
-        return any(a.get("id") == "pkg-agent" and a.get("online") for a in items)
+        return any(a.get("id") == "pkg-enrolled" and a.get("online") for a in items)
     check(wait_for(lambda: daemon.poll() is not None or heartbeat(), 60) and daemon.poll() is None,
-          "agent daemon with the filled-in /etc/edusight/agent.yaml: heartbeat, online")
+          "agent daemon with the shipped agent.yaml and the enrolled identity: heartbeat, online")
     daemon.send_signal(signal.SIGTERM)
     try:
         rc = daemon.wait(timeout=60)

@@ -37,6 +37,7 @@ class FakeStore final : public Store {
     for (const auto& f : findings) {
       if (q.id && f.finding.id != *q.id) continue;
       if (q.kind && f.finding.kind != *q.kind) continue;
+      if (q.campus && f.finding.campus != *q.campus) continue;
       if (q.min_severity && f.finding.severity < *q.min_severity) continue;
       if (q.subject && f.finding.subject != *q.subject) continue;
       if (q.state && f.state != *q.state) continue;
@@ -55,13 +56,15 @@ class FakeStore final : public Store {
     return r;
   }
 
-  Result add_agent(const std::string& id, const std::string& key) override {
+  Result add_agent(const std::string& id, const std::string& key,
+                   const std::string& campus = {}) override {
     ++calls;
     if (fail) return Result::failure("fake failure");
     if (agents.count(id)) return Result::failure("agent exists: " + id);
     AgentRecord a;
     a.id = id;
     a.key = key;
+    a.campus = campus;
     a.created_at = clock_.now();
     agents[id] = a;
     return Result::success();

@@ -177,6 +177,91 @@ TEST(CollectorConfig, ErrorsNameFileLineAndProblem) {
   }
 }
 
+TEST(CollectorConfig, UpstreamMakesACampusCollector) {
+  CollectorConfig c = parse_collector_config(R"(
+institution: 示范大学
+upstream:
+  address: province.example.edu.cn
+  pin_sha256: "AB:CD:ef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+  agent_id: campus-a
+  key: esk_secret
+  spool_max_chunks: 500
+  max_chunk_findings: 100
+  ack_timeout: 10s
+)",
+                                             "c.yaml");
+  c.data_dir = "/tmp/es";
+  resolve_defaults(c);
+  const auto& u = c.upstream;
+  EXPECT_TRUE(u.enabled);
+  EXPECT_EQ(u.host, "province.example.edu.cn");
+  EXPECT_EQ(u.port, 24224);
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.pin_sha256, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+  EXPECT_EQ(u.server_name, "province.example.edu.cn");
+  EXPECT_EQ(u.agent_id, "campus-a");
+  EXPECT_EQ(upstream_key(u), "esk_secret");
+  EXPECT_EQ(u.campus, "示范大学");  // the institution, unless upstream.campus says otherwise
+  EXPECT_EQ(u.spool_dir, "/tmp/es/upstream-spool");
+  EXPECT_EQ(u.spool_max_chunks, 500u);
+  EXPECT_EQ(u.max_chunk_findings, 100u);
+  EXPECT_EQ(u.ack_timeout, std::chrono::seconds(10));
+
+  CollectorConfig plain = parse_collector_config(R"(
+upstream:
+  address: "[2001:db8::7]:24300"
+  tls: false
+  agent_id: campus-b
+  key_file: campus-b.key
+  campus: B
+  spool_dir: spool
+)",
+                                                 "c.yaml");
+  EXPECT_FALSE(plain.upstream.tls);
+  EXPECT_EQ(plain.upstream.host, "2001:db8::7");
+  EXPECT_EQ(plain.upstream.port, 24300);
+  EXPECT_EQ(plain.upstream.campus, "B");
+  EXPECT_EQ(plain.upstream.key_file, "campus-b.key");
+  EXPECT_THROW(upstream_key(plain.upstream), ConfigError);  // no such file
+
+  CollectorConfig none = parse_collector_config("", "c.yaml");
+  EXPECT_FALSE(none.upstream.enabled);
+}
+
+TEST(CollectorConfig, UpstreamMistakesNameTheLine) {
+  struct Case {
+    const char* yaml;
+    const char* where;
+    const char* what;
+  };
+  const std::string head = "institution: x\nupstream:\n";
+  for (const Case& c : {
+           Case{"  address: p:24224\n  agent_id: a\n  key: k\n",
+                "c.yaml:3:", "give upstream.ca_file or upstream.pin_sha256"},
+           Case{"  address: p\n  tls: false\n  agent_id: a\n  key: k\n  spool: x\n", "c.yaml:7:3",
+                "unknown key 'spool'"},
+           Case{"  address: p\n  tls: false\n  key: k\n", "c.yaml:3:", "agent_id is required"},
+           Case{"  address: p\n  tls: false\n  agent_id: a\n",
+                "c.yaml:3:", "upstream.key_file (or upstream.key) is required"},
+           Case{"  address: \"p:x\"\n  tls: false\n  agent_id: a\n  key: k\n",
+                "c.yaml:3:", "must be host[:port]"},
+           Case{"  address: p\n  pin_sha256: abc\n  agent_id: a\n  key: k\n",
+                "c.yaml:4:", "64 hex digits"},
+           Case{"  address: p\n  tls: false\n  agent_id: a\n  key: k\n  key_file: f\n",
+                "c.yaml:6:", "not both"},
+       }) {
+    const std::string yaml = head + c.yaml;
+    try {
+      parse_collector_config(yaml, "c.yaml");
+      ADD_FAILURE() << "accepted: " << yaml;
+    } catch (const ConfigError& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.rfind(c.where, 0), 0u) << msg;
+      EXPECT_NE(msg.find(c.what), std::string::npos) << msg;
+    }
+  }
+}
+
 TEST(CollectorConfig, ListenAddresses) {
   auto a = parse_listen_address("[2001:db8::1]:24224", "x");
   EXPECT_EQ(a.host, "2001:db8::1");

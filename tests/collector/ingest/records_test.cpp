@@ -112,5 +112,37 @@ TEST(Records, ScanHeartbeatAndForeignTags) {
   EXPECT_TRUE(c.batches.empty());
 }
 
+TEST(Records, OnlyACampusCollectorSpeaksForOtherAgentsAndCampuses) {
+  forward::EventMessage m;
+  m.tag = std::string(kFindingTag);
+  m.entries = {
+      entry(R"({"kind":"k","subject":"a","scan":"s1","agent":"evil","campus":"other-univ"})")};
+  // A plain agent: the record's agent and campus are ignored.
+  Conversion plain = convert(m, "agent-1", "chunk", "p");
+  ASSERT_EQ(plain.batches.size(), 1u);
+  EXPECT_EQ(plain.batches[0].agent, "agent-1");
+  EXPECT_EQ(plain.batches[0].findings[0].agent, "agent-1");
+  EXPECT_EQ(plain.batches[0].findings[0].campus, "");
+  EXPECT_EQ(plain.batches[0].findings[0].id, finding_id("k", "a"));
+  // A campus collector: its agents keep their names under it; the campus is its own.
+  Conversion campus = convert(m, "campus-a", "chunk", "p", "示范大学");
+  ASSERT_EQ(campus.batches.size(), 1u);
+  EXPECT_EQ(campus.batches[0].agent, "campus-a/evil");
+  EXPECT_EQ(campus.batches[0].findings[0].campus, "示范大学");
+  EXPECT_EQ(campus.batches[0].findings[0].id,
+            federated_finding_id("示范大学", finding_id("k", "a")));
+}
+
+TEST(Records, ScanRecordsMayListTheirSubjects) {
+  forward::EventMessage scan;
+  scan.tag = std::string(kScanTag);
+  scan.entries = {entry(R"({"event":"completed","scan":"s1","scanned_subjects":["a","b"]})"),
+                  entry(R"({"event":"completed","scan":"s2","scanned_subjects":[1]})")};
+  Conversion c = convert(scan, "a", "k", "p");
+  ASSERT_EQ(c.batches.size(), 1u);
+  EXPECT_EQ(c.batches[0].scanned_subjects, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(c.problems.size(), 1u);
+}
+
 }  // namespace
 }  // namespace edusight::collector

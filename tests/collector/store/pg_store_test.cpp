@@ -293,6 +293,27 @@ TEST_F(PgStoreTest, CommitAndQueryRoundTrips) {
   EXPECT_FALSE(got->resolved_at.has_value());
 }
 
+TEST_F(PgStoreTest, CampusesAreKeptFilteredAndOnAgents) {
+  PgStore& store = open();
+  ASSERT_TRUE(store.status().ok);
+  Finding own = make_finding("ipv6.no_aaaa", "www.demo-univ.edu.cn");
+  Finding forwarded = make_finding("ipv6.no_aaaa", "www.other-univ.edu.cn");
+  forwarded.campus = "示范大学";
+  ASSERT_TRUE(store.commit_batch(make_batch("agent-1", "c1", "s1", {own})).ok);
+  ASSERT_TRUE(store.commit_batch(make_batch("campus-a/agent-1", "c1", "s1", {forwarded})).ok);
+  FindingQuery q;
+  q.campus = "示范大学";
+  const auto rows = all(store, q);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].finding.campus, "示范大学");
+  EXPECT_EQ(rows[0].finding.agent, "campus-a/agent-1");
+  EXPECT_EQ(find(all(store), own.id)->finding.campus, "");
+  ASSERT_TRUE(store.add_agent("campus-a", "k1", "示范大学").ok);
+  ASSERT_TRUE(store.add_agent("agent-1", "k2").ok);
+  EXPECT_EQ(store.find_agent("campus-a").agent->campus, "示范大学");
+  EXPECT_EQ(store.find_agent("agent-1").agent->campus, "");
+}
+
 TEST_F(PgStoreTest, FiltersByKindSeveritySubjectStateAndTime) {
   PgStore& store = open();
   ASSERT_TRUE(store.status().ok);

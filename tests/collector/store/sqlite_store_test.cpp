@@ -728,6 +728,8 @@ TEST_F(SqliteStoreTest, VersionThreeDatabasesMigrateKeepingTheirFindings) {
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE enrollments; "
+                         "DROP INDEX findings_by_campus; ALTER TABLE findings DROP COLUMN campus; "
+                         "ALTER TABLE agents DROP COLUMN campus; "
                          "DROP TABLE posture_history; DROP INDEX findings_open_by_severity; "
                          "DROP TABLE alerts; ALTER TABLE findings DROP COLUMN policy; "
                          "ALTER TABLE findings DROP COLUMN alerting; PRAGMA user_version = 3",
@@ -741,6 +743,28 @@ TEST_F(SqliteStoreTest, VersionThreeDatabasesMigrateKeepingTheirFindings) {
   const Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
   ASSERT_TRUE(store.commit_batch(alert_batch("c2", "s2", {a}, false)).ok);
   EXPECT_EQ(alerts_of(store).size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, CampusesAreKeptFilteredAndOnAgents) {
+  SqliteStore store(path_, clock_);
+  ASSERT_TRUE(store.status().ok) << store.status().error;
+  Finding own = make_finding("ipv6.no_aaaa", "www.demo-univ.edu.cn");
+  Finding forwarded = make_finding("ipv6.no_aaaa", "www.other-univ.edu.cn");
+  forwarded.campus = "示范大学";
+  ASSERT_TRUE(store.commit_batch(make_batch("agent-1", "c1", "s1", {own})).ok);
+  ASSERT_TRUE(store.commit_batch(make_batch("campus-a/agent-1", "c1", "s1", {forwarded})).ok);
+  FindingQuery q;
+  q.campus = "示范大学";
+  const auto rows = all(store, q);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].finding.campus, "示范大学");
+  EXPECT_EQ(rows[0].finding.agent, "campus-a/agent-1");
+  EXPECT_EQ(find(all(store), own.id)->finding.campus, "");
+
+  ASSERT_TRUE(store.add_agent("campus-a", "k1", "示范大学").ok);
+  ASSERT_TRUE(store.add_agent("agent-1", "k2").ok);
+  EXPECT_EQ(store.find_agent("campus-a").agent->campus, "示范大学");
+  EXPECT_EQ(store.find_agent("agent-1").agent->campus, "");
 }
 
 }  // namespace

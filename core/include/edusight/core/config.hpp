@@ -29,6 +29,12 @@ class ConfigError : public std::runtime_error {
   int column_;
 };
 
+// "host:port", "[v6]:port", "host" (port 24224); false when malformed. For the addresses of
+// collectors (the agent's, and a campus collector's upstream).
+bool parse_host_port(const std::string& text, std::string* host, std::uint16_t* port);
+// Reads a key file: its content without trailing white space. Throws ConfigError.
+std::string read_key_file(const std::string& path, const std::string& origin);
+
 enum class OutputFormat { jsonl, table };
 
 // A server address with its port, written "192.0.2.53", "192.0.2.53#5353" or

@@ -47,6 +47,9 @@ struct Finding {
   std::chrono::system_clock::time_point observed_at{};
   std::string agent;
   std::string scan;
+  // Optional: the campus a federated collector forwarded it from (docs/federation.md); empty
+  // for findings of the collector's own agents.
+  std::string campus;
   Policy policy;
 };
 

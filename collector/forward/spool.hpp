@@ -1,6 +1,7 @@
 #pragma once
-// The agent's durable spool: every chunk bound for the collector is on disk before it is
-// sent, and leaves only after the collector acknowledged it. One file per chunk,
+// The durable Forward spool, shared by the agent and a campus collector's upstream link: every
+// chunk is on disk before it is sent, and leaves only after the receiving collector
+// acknowledged it. One file per chunk,
 // <dir>/<sequence, 20 digits>.chunk, so delivery order is append order across restarts.
 //
 // Record layout (little-endian): "ESPOOL1\n", u64 sequence, u32 tag length, tag, u32 chunk id
@@ -21,7 +22,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace edusight::agent {
+namespace edusight::forward {
 
 struct SpoolEntry {
   std::uint64_t sequence = 0;
@@ -87,4 +88,4 @@ class Spool {
   std::uint64_t corrupt_ = 0;
 };
 
-}  // namespace edusight::agent
+}  // namespace edusight::forward

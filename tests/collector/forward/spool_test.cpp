@@ -1,4 +1,4 @@
-#include "agent/spool.hpp"
+#include "collector/forward/spool.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace edusight::agent {
+namespace edusight::forward {
 namespace {
 
 namespace fs = std::filesystem;
@@ -189,4 +189,4 @@ TEST_F(SpoolTest, UnusableDirectoryIsAStartUpError) {
 }
 
 }  // namespace
-}  // namespace edusight::agent
+}  // namespace edusight::forward

@@ -1,4 +1,4 @@
-#include "agent/spool.hpp"
+#include "collector/forward/spool.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace edusight::agent {
+namespace edusight::forward {
 
 namespace fs = std::filesystem;
 
@@ -353,4 +353,4 @@ SpoolStats Spool::stats() const {
   return {chunks_.size(), bytes_, evicted_, corrupt_};
 }
 
-}  // namespace edusight::agent
+}  // namespace edusight::forward
