@@ -37,14 +37,14 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$tmp/pg" -m fast -w stop >/dev/null 2>&1 || true
-  rm -rf "$tmp"
+  [ -n "${KEEP:-}" ] && cp "$tmp/pg.log" /tmp/bench-pg-server.log; rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 "${as_pg[@]}" "$pg_bin/initdb" -D "$tmp/pg" -U edusight --auth=trust --no-locale -E UTF8 >/dev/null
 "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$tmp/pg" -l "$tmp/pg.log" -w -t 60 -o \
-  "-k $tmp -p $port -h 127.0.0.1 -c max_connections=200 -c shared_buffers=${SHARED_BUFFERS:-1GB} -c max_wal_size=8GB -c checkpoint_timeout=30min" \
+  "-k $tmp -p $port -h 127.0.0.1 -c max_connections=200 -c shared_buffers=${SHARED_BUFFERS:-1GB} -c max_wal_size=8GB -c checkpoint_timeout=30min ${PG_OPTIONS:-}" \
   start >/dev/null
 psql_() { psql -X -q -At -h 127.0.0.1 -p "$port" -U edusight "$@"; }
 echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (fsync on, synchronous_commit on)"
@@ -59,6 +59,8 @@ forward:
   max_connections: 4096
 api:
   listen: ["127.0.0.1:0"]
+enroll:
+  listen: []
 log_level: info
 EOF
 }

@@ -646,6 +646,24 @@ TEST_F(PgStoreTest, QueryByIdAndTotals) {
   EXPECT_EQ(r.findings[0].finding.subject, "h7");
 }
 
+// One batch reporting a subject three times: as if applied in turn, three repeats and the
+// last report's finding; an open alert counts them on top.
+TEST_F(PgStoreTest, RepeatsWithinOneBatchCountEach) {
+  PgStore& store = open();
+  const Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
+  Batch first = alert_batch("c1", "s1", {a, a, a}, false);
+  first.alerts.back().finding_id = "last-of-three";
+  ASSERT_TRUE(store.commit_batch(first).ok);
+  auto rows = alerts_of(store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].repeats, 3);
+  EXPECT_EQ(rows[0].finding_id, "last-of-three");
+  ASSERT_TRUE(store.commit_batch(alert_batch("c2", "s1", {a, a}, false)).ok);
+  rows = alerts_of(store);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].repeats, 5);
+}
+
 TEST_F(PgStoreTest, AlertsFireRepeatAndResolveWithTheirFindings) {
   PgStore& store = open();
   const Finding a = alerting_finding("tls-cert-expired", "a.edu.cn:443");
