@@ -20,6 +20,8 @@
 #include <map>
 #include <mutex>
 
+#include "collector/api/listener.hpp"
+
 namespace edusight::collector::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -32,11 +34,6 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds kAcceptErrorPause{100};
 constexpr std::chrono::seconds kTlsShutdownTimeout{2};
 using Stream = beast::ssl_stream<beast::tcp_stream>;
-
-std::string endpoint_text(const tcp::endpoint& ep) {
-  const auto a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
 
 void log_exception(std::string_view what, std::exception_ptr e) {
   if (!e) return;
@@ -203,16 +200,10 @@ Result EnrollServer::start() {
   std::vector<std::unique_ptr<tcp::acceptor>> made;
   std::vector<tcp::endpoint> bound;
   for (const auto& ep : d.config.listen) {
-    auto a = std::make_unique<tcp::acceptor>(asio::make_strand(d.executor));
-    beast::error_code ec;
-    a->open(ep.protocol(), ec);
-    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && ep.address().is_v6()) a->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) a->bind(ep, ec);
-    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
     tcp::endpoint local;
-    if (!ec) local = a->local_endpoint(ec);
-    if (ec) return Result::failure("enroll: listen on " + endpoint_text(ep) + ": " + ec.message());
+    std::string error;
+    auto a = open_listener(d.executor, ep, local, error);
+    if (!a) return Result::failure("enroll: " + error);
     made.push_back(std::move(a));
     bound.push_back(local);
   }

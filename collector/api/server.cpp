@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 
+#include "collector/api/listener.hpp"
 #include "collector/api/router.hpp"
 #include "collector/api/tokens.hpp"
 
@@ -40,11 +41,6 @@ constexpr std::string_view kServerName = "edusight-collector";
 constexpr std::chrono::seconds kTlsShutdownTimeout{5};
 constexpr std::chrono::seconds kTlsShutdownTimeoutStopping{1};
 constexpr std::chrono::milliseconds kAcceptErrorPause{100};
-
-std::string endpoint_text(const tcp::endpoint& ep) {
-  const auto a = ep.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
 
 const boost::system::error_category& http_category() {
   return http::make_error_code(http::error::end_of_stream).category();
@@ -387,17 +383,10 @@ Result ApiServer::start() {
   std::vector<std::unique_ptr<tcp::acceptor>> made;
   std::vector<tcp::endpoint> bound;
   for (const auto& ep : d.config.listen) {
-    auto a = std::make_unique<tcp::acceptor>(asio::make_strand(d.executor));
-    beast::error_code ec;
-    a->open(ep.protocol(), ec);
-    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
-    // Each family is listed explicitly, so [::] and 0.0.0.0 can both be listened on.
-    if (!ec && ep.address().is_v6()) a->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) a->bind(ep, ec);
-    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
     tcp::endpoint local;
-    if (!ec) local = a->local_endpoint(ec);
-    if (ec) return Result::failure("api: listen on " + endpoint_text(ep) + ": " + ec.message());
+    std::string error;
+    auto a = open_listener(d.executor, ep, local, error);
+    if (!a) return Result::failure("api: " + error);
     made.push_back(std::move(a));
     bound.push_back(local);
   }

@@ -15,6 +15,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+using forward::testing::CollectorThread;
 using forward::testing::FakeCollector;
 using forward::testing::FakeCollectorOptions;
 using namespace std::chrono_literals;
@@ -30,27 +31,6 @@ Finding finding(int i) {
   f.scan = "s";
   return f;
 }
-
-// The fake collector on its own thread, for components that run their own event loop.
-class CollectorThread {
- public:
-  explicit CollectorThread(FakeCollectorOptions o = {}) : collector_(io_, std::move(o)) {
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~CollectorThread() {
-    asio::post(io_, [this] {
-      collector_.stop();
-      io_.stop();
-    });
-    thread_.join();
-  }
-  FakeCollector& collector() { return collector_; }
-
- private:
-  asio::io_context io_;
-  FakeCollector collector_;
-  std::thread thread_;
-};
 
 class DaemonTest : public ::testing::Test {
  protected:

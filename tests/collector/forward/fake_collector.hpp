@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "collector/forward/client.hpp"
@@ -206,6 +208,27 @@ class FakeCollector {
   std::vector<std::string> ping_hostnames_;
   std::vector<std::weak_ptr<Session>> sessions_;
   int connections_ = 0;
+};
+
+// The fake collector on its own thread, for components that run their own event loop.
+class CollectorThread {
+ public:
+  explicit CollectorThread(FakeCollectorOptions o = {}) : collector_(io_, std::move(o)) {
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~CollectorThread() {
+    boost::asio::post(io_, [this] {
+      collector_.stop();
+      io_.stop();
+    });
+    thread_.join();
+  }
+  FakeCollector& collector() { return collector_; }
+
+ private:
+  boost::asio::io_context io_;
+  FakeCollector collector_;
+  std::thread thread_;
 };
 
 }  // namespace edusight::forward::testing

@@ -17,30 +17,10 @@ namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+using testing::CollectorThread;
 using testing::FakeCollector;
 using testing::FakeCollectorOptions;
 using namespace std::chrono_literals;
-
-// The fake collector on its own thread, so the sender's event loop is the test's.
-class CollectorThread {
- public:
-  explicit CollectorThread(FakeCollectorOptions o = {}) : collector_(io_, std::move(o)) {
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~CollectorThread() {
-    asio::post(io_, [this] {
-      collector_.stop();
-      io_.stop();
-    });
-    thread_.join();
-  }
-  FakeCollector& collector() { return collector_; }
-
- private:
-  asio::io_context io_;
-  FakeCollector collector_;
-  std::thread thread_;
-};
 
 class SenderTest : public ::testing::Test {
  protected:
