@@ -908,12 +908,9 @@ Result PgStore::add_agent(const std::string& id, const std::string& key,
 }
 
 Result PgStore::revoke_agent(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  if (auto r = ready(); !r.ok) return r;
-  std::int64_t changed = 0;
-  auto r = command("UPDATE agents SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1",
-                   {id, str(to_micros(clock_.now()))}, "revoke agent", &changed);
-  if (r.ok && changed == 0) return Result::failure("no such agent: " + id);
+  std::lock_guard lock(mutex_);  // recursive: revoke() takes it too, note_change() needs it
+  Result r = revoke("UPDATE agents SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", id,
+                    "revoke agent", "no such agent: " + id);
   if (r.ok) note_change();
   return r;
 }
@@ -974,13 +971,8 @@ Result PgStore::add_token(const std::string& name, Role role, const std::string&
 }
 
 Result PgStore::revoke_token(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  if (auto r = ready(); !r.ok) return r;
-  std::int64_t changed = 0;
-  auto r = command("UPDATE tokens SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1",
-                   {name, str(to_micros(clock_.now()))}, "revoke token", &changed);
-  if (r.ok && changed == 0) return Result::failure("no such token: " + name);
-  return r;
+  return revoke("UPDATE tokens SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1", name,
+                "revoke token", "no such token: " + name);
 }
 
 TokenLookup PgStore::find_token(const std::string& sha256) {
@@ -1024,13 +1016,8 @@ Result PgStore::add_enrollment(const EnrollmentRecord& e) {
 }
 
 Result PgStore::revoke_enrollment(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  if (auto r = ready(); !r.ok) return r;
-  std::int64_t changed = 0;
-  auto r = command("UPDATE enrollments SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1",
-                   {name, str(to_micros(clock_.now()))}, "revoke enrollment", &changed);
-  if (r.ok && changed == 0) return Result::failure("no such enrollment token: " + name);
-  return r;
+  return revoke("UPDATE enrollments SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1",
+                name, "revoke enrollment", "no such enrollment token: " + name);
 }
 
 namespace {
@@ -1236,9 +1223,7 @@ DueList PgStore::due_notifications(std::size_t limit) {
                   out.error, "due notifications");
   for (auto& a : rows) {
     DueNotification d;
-    d.event = a.state == AlertState::resolved ? AlertEvent::resolved
-              : a.notifications == 0          ? AlertEvent::firing
-                                              : AlertEvent::reminder;
+    d.event = due_event(a);
     d.alert = std::move(a);
     out.due.push_back(std::move(d));
   }
@@ -1346,6 +1331,18 @@ PostureHistory PgStore::posture_history(std::size_t days) {
 // The server's current snapshot (xmin:xmax:in-progress ids) differs after any commit by
 // anyone: a committed transaction leaves the in-progress list or moves xmax. Unrelated
 // commits (other databases on the server) change it too, which only costs a rebuild.
+// The three revocations: stamp revoked_at once (a second revocation keeps the first time);
+// `missing` when no row has the key.
+Result PgStore::revoke(const char* sql, const std::string& key, const char* what,
+                       std::string missing) {
+  std::lock_guard lock(mutex_);
+  if (auto r = ready(); !r.ok) return r;
+  std::int64_t changed = 0;
+  auto r = command(sql, {key, str(to_micros(clock_.now()))}, what, &changed);
+  if (r.ok && changed == 0) return Result::failure(std::move(missing));
+  return r;
+}
+
 void PgStore::note_change() {
   std::string error;
   exec("SELECT nextval('data_changes')", {}, error, "note a change");

@@ -114,6 +114,7 @@ class PgStore final : public Store {
   Result transaction(Body&& body);
   std::vector<Result> commit_group(std::span<const Batch> batches);
   Result apply(const Batch& batch);
+  Result revoke(const char* sql, const std::string& key, const char* what, std::string missing);
   // After a commit: moves data_changes on (a failure only costs a late snapshot rebuild).
   void note_change();
 

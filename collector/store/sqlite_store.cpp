@@ -73,6 +73,12 @@ std::optional<AlertState> parse_alert_state(std::string_view s) {
   return std::nullopt;
 }
 
+AlertEvent due_event(const AlertRecord& a) {
+  return a.state == AlertState::resolved ? AlertEvent::resolved
+         : a.notifications == 0          ? AlertEvent::firing
+                                         : AlertEvent::reminder;
+}
+
 std::string_view to_string(AlertEvent e) {
   switch (e) {
     case AlertEvent::firing:
@@ -1448,9 +1454,7 @@ DueList SqliteStore::due_notifications(std::size_t limit) {
       read_alert, rows, out.error, "due notifications");
   for (auto& a : rows) {
     DueNotification d;
-    d.event = a.state == AlertState::resolved ? AlertEvent::resolved
-              : a.notifications == 0          ? AlertEvent::firing
-                                              : AlertEvent::reminder;
+    d.event = due_event(a);
     d.alert = std::move(a);
     out.due.push_back(std::move(d));
   }

@@ -333,6 +333,10 @@ struct AlertList {
 enum class AlertEvent { firing, reminder, resolved };
 std::string_view to_string(AlertEvent e);
 
+// What notice a due alert gets: resolved ones their resolution, never-announced ones their
+// first notice, the others a reminder.
+AlertEvent due_event(const AlertRecord& a);
+
 struct DueNotification {
   AlertEvent event = AlertEvent::firing;
   AlertRecord alert;
